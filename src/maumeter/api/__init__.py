@@ -1,0 +1,1 @@
+"""The HTTP face: decode, call `Meter`, encode. No SQL, no business rules."""

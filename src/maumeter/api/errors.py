@@ -1,0 +1,59 @@
+"""One table from error class to HTTP status, and the JSON body every error has."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from maumeter.core.errors import (
+    AlreadyExists,
+    InvalidInput,
+    MaumeterError,
+    NotFound,
+    StoreUnavailable,
+    Unauthorized,
+)
+
+STATUS: dict[type[MaumeterError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    AlreadyExists: 409,
+    StoreUnavailable: 503,
+}
+
+
+def status_of(error: MaumeterError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(error: MaumeterError) -> dict[str, object]:
+    body: dict[str, object] = {"error": type(error).__name__, "message": error.message}
+    if isinstance(error, InvalidInput):
+        body["errors"] = [p.to_dict() for p in error.problems]
+    return body
+
+
+async def maumeter_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, MaumeterError)
+    headers = {"WWW-Authenticate": "Basic"} if isinstance(error, Unauthorized) else None
+    return JSONResponse(error_body(error), status_code=status_of(error), headers=headers)
+
+
+async def validation_error(_: Request, error: Exception) -> JSONResponse:
+    """FastAPI's own parameter errors, in our shape: which field, what was expected."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
+         "message": e.get("msg", "invalid")}
+        for e in error.errors()
+    ]
+    return JSONResponse(
+        {"error": "InvalidInput", "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+         "errors": errors},
+        status_code=400,
+    )

@@ -1,0 +1,323 @@
+"""The `maumeter` command: a thin shell over `Meter`.
+
+Errors are one line naming what is wrong, on stderr, with exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from maumeter.config import SETTINGS, setting
+from maumeter.core.activity import parse_rule_arg
+from maumeter.core.errors import InvalidInput, MaumeterError
+from maumeter.core.months import Month
+from maumeter.meter import METRICS, Meter
+from maumeter.sources import count_rows
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+@contextmanager
+def opened(ctx: click.Context) -> Iterator[Meter]:
+    """Open the store for one command, turning every expected error into one line + exit 2."""
+    try:
+        meter = Meter.open(ctx.obj["db"])
+    except MaumeterError as exc:
+        fail(exc.message)
+    try:
+        yield meter
+    except MaumeterError as exc:
+        fail(exc.message)
+    finally:
+        meter.close()
+
+
+def month_option(value: str | None) -> Month | None:
+    if value is None:
+        return None
+    try:
+        return Month.parse(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+def day_option(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name) from None
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", default=None, metavar="PATH", help=SETTINGS["db"].help)
+@click.pass_context
+def main(ctx: click.Context, db: str | None) -> None:
+    """maumeter: exact monthly active users."""
+    ctx.obj = {"db": db or setting("db")}
+
+
+@main.group()
+def org() -> None:
+    """Orgs: the billing customers, each one MAU pool."""
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the billing month.")
+@click.option("--cap", type=click.IntRange(min=0), default=None, help="Monthly MAU allotment.")
+@click.option("--policy", type=click.Choice(["hard", "soft", "none"]), default="none", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def org_create(ctx: click.Context, name: str, timezone: str, cap: int | None, policy: str, as_json: bool) -> None:
+    """Create an org."""
+    with opened(ctx) as meter:
+        info = meter.create_org(name, timezone=timezone, cap=cap, policy=policy)
+    if as_json:
+        emit_json({"org": info.name, "timezone": info.timezone, "cap": info.cap, "policy": info.policy})
+    else:
+        out.print(f"created org [bold]{info.name}[/] (time zone {info.timezone}, policy {info.policy})")
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def org_list(ctx: click.Context, as_json: bool) -> None:
+    """List orgs."""
+    with opened(ctx) as meter:
+        orgs = meter.orgs()
+    rows = [{"org": o.name, "timezone": o.timezone, "cap": o.cap, "policy": o.policy} for o in orgs]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("org", "timezone", "cap", "policy")
+    for r in rows:
+        table.add_row(r["org"], r["timezone"], str(r["cap"] or "-"), r["policy"])
+    out.print(table)
+
+
+@main.group()
+def project() -> None:
+    """Projects: product surfaces of an org, each with a write key and an activity rule."""
+
+
+@project.command("create")
+@click.argument("org_name", metavar="ORG")
+@click.argument("name", metavar="PROJECT")
+@click.option("--activity", default=None, help="Preset: any-activity, sdk-load, decisions-and-tracking, conversation.")
+@click.option("--activity-json", default=None, metavar="RULE", help="A custom rule as JSON.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def project_create(
+    ctx: click.Context, org_name: str, name: str, activity: str | None, activity_json: str | None, as_json: bool
+) -> None:
+    """Create a project and print its write key."""
+    if activity and activity_json:
+        fail("give --activity or --activity-json, not both")
+    with opened(ctx) as meter:
+        rule = parse_rule_arg(activity, activity_json)
+        info = meter.create_project(org_name, name, rule)
+    if as_json:
+        emit_json({"org": org_name, "project": info.name, "write_key": info.write_key})
+    else:
+        out.print(f"created project [bold]{info.name}[/] in {org_name} (activity: {rule.preset})")
+        out.print(f"write key: {info.write_key}", highlight=False)
+
+
+@project.command("list")
+@click.argument("org_name", metavar="ORG")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def project_list(ctx: click.Context, org_name: str, as_json: bool) -> None:
+    """List an org's projects."""
+    with opened(ctx) as meter:
+        projects = meter.projects(org_name)
+    rows = [{"project": p.name, "activity": p.activity.preset, "write_key": p.write_key} for p in projects]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("project", "activity", "write key")
+    for r in rows:
+        table.add_row(r["project"], r["activity"], r["write_key"])
+    out.print(table)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--org", "org_name", required=True)
+@click.option("--project", "project_name", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def import_(ctx: click.Context, file: Path, org_name: str, project_name: str, as_json: bool) -> None:
+    """Import history (JSONL, JSON, CSV, Parquet): each record's timestamp decides its month."""
+    if not file.exists():
+        fail(f"FILE: {file} does not exist")
+    with opened(ctx) as meter:
+        meter.store.project(org_name, project_name)
+        total = count_rows(file)
+        columns = [TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
+            task = bar.add_task("import", total=total)
+            result = meter.import_file(file, org_name, project_name, lambda n: bar.advance(task, n))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(
+        f"accepted {result.accepted:,}  duplicates {result.duplicates:,}  rejected {len(result.rejected):,}"
+    )
+    for rejection in result.rejected[:5]:
+        reasons = "; ".join(str(p) for p in rejection.problems)
+        out.print(f"  record {rejection.index}: {reasons}", highlight=False)
+    if len(result.rejected) > 5:
+        out.print(f"  … and {len(result.rejected) - 5:,} more rejected records")
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
+@click.option("--project", "project_name", default=None)
+@click.option("--month", default=None, metavar="YYYY-MM", help="Default: the current month in the org's zone.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def mau(ctx: click.Context, org_name: str, project_name: str | None, month: str | None, as_json: bool) -> None:
+    """Monthly active users of an org (the pool) or one project."""
+    when = month_option(month)
+    with opened(ctx) as meter:
+        usage = meter.mau(org_name, when, project_name)
+    if as_json:
+        emit_json(usage.to_dict())
+        return
+    scope = f"{org_name}/{project_name}" if project_name else org_name
+    out.print(f"[bold]{scope}[/] {usage.month}: [bold]{usage.mau:,}[/] MAU")
+    out.print(
+        f"  identified {usage.identified:,}  anonymous {usage.anonymous:,}  impressions {usage.impressions:,}"
+    )
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
+@click.option("--metric", type=click.Choice(list(METRICS)), required=True)
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
+@click.option("--project", "project_name", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def series(
+    ctx: click.Context, org_name: str, metric: str, start: str, end: str, project_name: str | None, as_json: bool
+) -> None:
+    """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
+    first, last = day_option(start, "--from"), day_option(end, "--to")
+    with opened(ctx) as meter:
+        points = meter.series(org_name, metric, first, last, project_name)
+    if as_json:
+        emit_json([{"period": p, "value": v} for p, v in points])
+        return
+    table = Table("period", metric)
+    for p, v in points:
+        table.add_row(p, f"{v:,}")
+    out.print(table)
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--project", "project_name", default=None)
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="A .csv file (default: stdout).")
+@click.pass_context
+def export(ctx: click.Context, org_name: str, month: str, project_name: str | None, output: Path | None) -> None:
+    """The counted persons of a month, with the event that counted each, as CSV."""
+    when = month_option(month)
+    with opened(ctx) as meter:
+        persons = meter.active_persons(org_name, when, project_name)
+    fields = ["person", "identified", "first_seen", "projects", "project", "event_type", "event", "message_id"]
+    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for p in persons:
+            row = p.to_dict()
+            row["projects"] = " ".join(row["projects"])
+            writer.writerow(row)
+    finally:
+        if output:
+            handle.close()
+    if output:
+        out.print(f"wrote {len(persons):,} persons to {output}")
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Default: every month with activity.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def verify(ctx: click.Context, org_name: str, month: str | None, as_json: bool) -> None:
+    """Recount from the raw events; exit 0 when the live counts equal the recount, 1 if not."""
+    when = month_option(month)
+    with opened(ctx) as meter:
+        result = meter.verify(org_name, when)
+    if as_json:
+        emit_json(
+            {
+                "org": org_name,
+                "equal": result.equal,
+                "checks": [
+                    {
+                        "month": str(c.month), "project": c.project, "live": c.live,
+                        "reference": c.reference, "missing": c.missing[:100], "extra": c.extra[:100],
+                        "live_impressions": c.live_impressions,
+                        "reference_impressions": c.reference_impressions,
+                    }
+                    for c in result.checks
+                ],
+            }
+        )
+    else:
+        for c in result.checks:
+            mark = "[green]ok[/]" if c.equal else "[red]DIFF[/]"
+            scope = c.project or "(pool)"
+            out.print(f"{mark} {c.month} {scope}: live {c.live:,} reference {c.reference:,}")
+            if not c.equal:
+                out.print(f"   missing {c.missing[:10]} extra {c.extra[:10]} impressions "
+                          f"{c.live_impressions} vs {c.reference_impressions}", highlight=False)
+        out.print("verified: live counts equal the recount" if result.equal else "verify FAILED")
+    sys.exit(0 if result.equal else 1)
+
+
+@main.command()
+@click.option("--host", default=None, help=SETTINGS["host"].help)
+@click.option("--port", type=int, default=None, help=SETTINGS["port"].help)
+@click.option("--no-demo", is_flag=True, help="Do not create the demo org in an empty store.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool) -> None:
+    """Run the HTTP server (Segment tracking API and the query API) on the store."""
+    from maumeter.api.server import run
+
+    try:
+        run(ctx.obj["db"], host or setting("host"), port or setting("port"), demo=not no_demo)
+    except MaumeterError as exc:
+        fail(exc.message)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,515 @@
+"""`Meter`: the one facade and the library. The HTTP app, the CLI and Python users all go
+through it; it validates, stamps billing time with the injected clock, and asks the store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyroaring import BitMap
+
+from maumeter.core.activity import ActivityRule, preset
+from maumeter.core.counting import LoggedEvent, reference_count
+from maumeter.core.errors import InvalidInput, Problem
+from maumeter.core.events import Event, parse_event
+from maumeter.core.months import (
+    Month,
+    epoch_day,
+    from_epoch_day,
+    local_date,
+    months_between,
+    period_label,
+    periods_in_range,
+    zone,
+)
+from maumeter.sources import NotJson, read_records
+from maumeter.store.batch import batch_from_events
+from maumeter.store.counters import roots_of
+from maumeter.store.duckdb import DuckDBStore, OrgInfo, ProjectInfo, month_index
+
+Clock = Callable[[], datetime]
+POLICIES = ("hard", "soft", "none")
+METRICS = ("dau", "wau", "mau", "rolling30")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+DEFAULT_DB = "maumeter.duckdb"
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    problems: list[Problem]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "errors": [p.to_dict() for p in self.problems]}
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to a batch: valid records are kept even when others are rejected."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [r.to_dict() for r in self.rejected],
+        }
+
+    def merge(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    org: str
+    project: str | None
+    month: Month
+    mau: int
+    identified: int
+    anonymous: int
+    impressions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "org": self.org,
+            "project": self.project,
+            "month": str(self.month),
+            "mau": self.mau,
+            "identified": self.identified,
+            "anonymous": self.anonymous,
+            "impressions": self.impressions,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePerson:
+    """A counted person of a month and the event that counted them."""
+
+    person: str
+    identified: bool
+    first_seen: datetime
+    projects: tuple[str, ...]
+    project: str
+    event_type: str
+    event: str | None
+    message_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "identified": self.identified,
+            "first_seen": self.first_seen.isoformat().replace("+00:00", "Z"),
+            "projects": list(self.projects),
+            "project": self.project,
+            "event_type": self.event_type,
+            "event": self.event,
+            "message_id": self.message_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCheck:
+    month: Month
+    project: str | None
+    live: int
+    reference: int
+    missing: list[str]
+    extra: list[str]
+    live_impressions: int
+    reference_impressions: int
+
+    @property
+    def equal(self) -> bool:
+        return (
+            self.live == self.reference
+            and not self.missing
+            and not self.extra
+            and self.live_impressions == self.reference_impressions
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    org: str
+    checks: list[ScopeCheck]
+
+    @property
+    def equal(self) -> bool:
+        return all(c.equal for c in self.checks)
+
+
+class Meter:
+    """Counts monthly active users exactly. Open one per store file."""
+
+    def __init__(self, store: DuckDBStore, clock: Clock = system_clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, clock: Clock = system_clock) -> Meter:
+        """Open (or create) a store; ``path`` defaults to ``$MAUMETER_DB`` or ./maumeter.duckdb."""
+        target = path or os.environ.get("MAUMETER_DB") or DEFAULT_DB
+        return cls(DuckDBStore.open(target), clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Meter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- orgs and projects -----------------------------------------------------------------
+
+    def create_org(
+        self, name: str, timezone: str = "UTC", cap: int | None = None, policy: str = "none"
+    ) -> OrgInfo:
+        problems = _name_problems("org", name)
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            problems.append(Problem("cap", "expected a whole number of MAU, 0 or more"))
+        if policy not in POLICIES:
+            problems.append(Problem("policy", f"expected one of {', '.join(POLICIES)}, got {policy!r}"))
+        try:
+            zone(timezone)
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise InvalidInput(problems)
+        return self.store.create_org(name, timezone, cap, policy, self.clock())
+
+    def create_project(
+        self, org: str, name: str, activity: ActivityRule | str = "any-activity"
+    ) -> ProjectInfo:
+        problems = _name_problems("project", name)
+        if problems:
+            raise InvalidInput(problems)
+        rule = preset(activity) if isinstance(activity, str) else activity
+        write_key = "wk_" + secrets.token_urlsafe(24)
+        return self.store.create_project(org, name, rule, write_key, self.clock())
+
+    def orgs(self) -> list[OrgInfo]:
+        return self.store.orgs()
+
+    def org(self, name: str) -> OrgInfo:
+        return self.store.org(name)
+
+    def projects(self, org: str) -> list[ProjectInfo]:
+        return self.store.projects(org)
+
+    def project_for_key(self, write_key: str) -> ProjectInfo | None:
+        return self.store.project_by_write_key(write_key)
+
+    # ---- ingest ----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        records: Sequence[Any],
+        org: str,
+        project: str,
+        *,
+        default_type: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> IngestResult:
+        """Live ingest: billing time is now, by the server's clock, whatever the records say."""
+        target = self.store.project(org, project)
+        return self.ingest_project(target, records, default_type=default_type, context=context)
+
+    def ingest_project(
+        self,
+        target: ProjectInfo,
+        records: Sequence[Any],
+        *,
+        default_type: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> IngestResult:
+        received = self.clock()
+        events, rownums, result = _validate(records, default_type, context, 0)
+        if events:
+            outcome = self.store.append(target, batch_from_events(events, rownums, received))
+            result.accepted = outcome.accepted
+            result.duplicates = len(outcome.duplicate_rows)
+        return result
+
+    def import_records(
+        self, chunks: Iterable[Sequence[Any]], org: str, project: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        """History: each record's own ``timestamp`` decides its period (and is required)."""
+        target = self.store.project(org, project)
+        result = IngestResult()
+        offset = 0
+        for chunk in chunks:
+            received = self.clock()
+            events, rownums, part = _validate(chunk, None, None, offset, require_timestamp=True)
+            if events:
+                billing = [e.timestamp for e in events]
+                batch = batch_from_events(events, rownums, received, billing)  # type: ignore[arg-type]
+                outcome = self.store.append(target, batch)
+                part.accepted = outcome.accepted
+                part.duplicates = len(outcome.duplicate_rows)
+            result.merge(part)
+            offset += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        return result
+
+    def import_file(
+        self, path: str | Path, org: str, project: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        self.store.project(org, project)
+        return self.import_records(read_records(Path(path)), org, project, progress)
+
+    # ---- counting --------------------------------------------------------------------------
+
+    def current_month(self, org: str) -> Month:
+        return Month.of(self.clock(), zone(self.store.org(org).timezone))
+
+    def mau(self, org: str, month: Month | None = None, project: str | None = None) -> Usage:
+        info = self.store.org(org)
+        target = self.store.project(org, project) if project is not None else None
+        month = month or self.current_month(org)
+        figures = self.store.mau(info, month, target)
+        return Usage(
+            org, project, month, figures.mau, figures.identified, figures.anonymous,
+            figures.impressions or 0,
+        )
+
+    def series(
+        self, org: str, metric: str, start: date, end: date, project: str | None = None
+    ) -> list[tuple[str, int]]:
+        """DAU per day, WAU per ISO week, MAU per calendar month (whole periods that overlap
+        the range), or rolling-30 for each day of the range: persons active in D-29..D."""
+        if metric not in METRICS:
+            raise InvalidInput.field("metric", f"expected one of {', '.join(METRICS)}, got {metric!r}")
+        if end < start:
+            raise InvalidInput.field("to", f"must not be before --from ({start})")
+        info = self.store.org(org)
+        target = self.store.project(org, project) if project is not None else None
+        pid = target.id if target else None
+        counts = self.store.counts(info)
+        with self.store.lock():
+            roots = roots_of(counts.graph)
+            internal = BitMap()
+            if pid is not None:
+                internal = counts.internal.get(pid, BitMap())
+            users_days = _DayPersons(counts, pid, roots, internal)
+        if metric == "rolling30":
+            return [
+                (period_label(d, "day"), users_days.count(d - timedelta(days=29), d))
+                for d in _days(start, end)
+            ]
+        unit = {"dau": "day", "wau": "week", "mau": "month"}[metric]
+        return [
+            (label, users_days.count(first, last))
+            for label, first, last in periods_in_range(start, end, unit)
+        ]
+
+    def active_persons(
+        self, org: str, month: Month | None = None, project: str | None = None
+    ) -> list[ActivePerson]:
+        """The counted persons of a month, each with the event that first counted them."""
+        info = self.store.org(org)
+        target = self.store.project(org, project) if project is not None else None
+        month = month or self.current_month(org)
+        counts = self.store.counts(info)
+        with self.store.lock():
+            persons = counts.persons(month_index(month), target.id if target else None)
+            counted = np.asarray(persons.to_array(), dtype=np.int64)
+            roots = roots_of(counts.graph)
+            graph = counts.graph
+            keys = {int(r): graph.values[int(r)] for r in counted}
+            users = BitMap(counts.users)
+            internal = {p: BitMap(bm) for p, bm in counts.internal.items()}
+        rows = self.store.cursor().execute(
+            "SELECT actor, project_id, billing_time, type, event, message_id, seq FROM events "
+            "WHERE org_id = ? AND verdict = 'qualifies' AND day BETWEEN ? AND ?"
+            + (" AND project_id = ?" if target else "")
+            + " ORDER BY billing_time, seq",
+            [info.id, epoch_day(month.first_day()), epoch_day(month.last_day())]
+            + ([target.id] if target else []),
+        ).fetchall()
+        names = {p.id: p.name for p in self.store.projects(org)}
+        first: dict[int, ActivePerson] = {}
+        projects: dict[int, set[str]] = {}
+        for actor, pid, billing_time, etype, event, message_id, _ in rows:
+            root = int(roots[actor])
+            if root not in keys or (pid in internal and root in internal[pid]):
+                continue
+            projects.setdefault(root, set()).add(names[pid])
+            if root not in first:
+                first[root] = ActivePerson(
+                    keys[root], root in users, billing_time.astimezone(UTC), (), names[pid],
+                    etype, event, message_id,
+                )
+        return [
+            ActivePerson(
+                p.person, p.identified, p.first_seen, tuple(sorted(projects[root])), p.project,
+                p.event_type, p.event, p.message_id,
+            )
+            for root, p in sorted(first.items(), key=lambda item: item[1].person)
+        ]
+
+    def verify(self, org: str, month: Month | None = None) -> Verification:
+        """Recount from the raw log with the reference count; equal, or a precise diff."""
+        info = self.store.org(org)
+        tz = zone(info.timezone)
+        projects = self.store.projects(org)
+        rules = {p.name: p.activity for p in projects}
+        log = (LoggedEvent(p, t, e) for p, t, e in self.store.log(info))
+        reference = reference_count(log, rules, tz)
+        counts = self.store.counts(info)
+        with self.store.lock():
+            live_months = {m for (_, m) in counts.months}
+        months = {m for (_, m) in reference.months} | {_month_of_index(i) for i in live_months}
+        if month is not None:
+            months = {month}
+        checks = []
+        for m in sorted(months):
+            for target in [None, *projects]:
+                name = target.name if target else None
+                usage = self.mau(org, m, name)
+                with self.store.lock():
+                    live_roots = counts.persons(month_index(m), target.id if target else None)
+                    live = {counts.graph.values[r] for r in live_roots}
+                ref = reference.months.get((name, m), set())
+                checks.append(
+                    ScopeCheck(
+                        m, name, usage.mau, len(ref), sorted(ref - live), sorted(live - ref),
+                        usage.impressions, reference.impressions.get((name, m), 0),
+                    )
+                )
+        return Verification(org, checks)
+
+
+class _DayPersons:
+    """Persons (roots) active per local day of one scope, for series."""
+
+    def __init__(self, counts: Any, project: int | None, roots: np.ndarray, internal: BitMap):
+        self._by_day: dict[int, list[BitMap]] = {}
+        for (p, day), ids in counts.days.items():
+            if project is None or p == project:
+                self._by_day.setdefault(day, []).append(ids)
+        self._roots = roots
+        self._internal = internal
+        self._project = project
+        self._counts = counts
+        self._cache: dict[int, BitMap] = {}
+
+    def _day(self, day: int) -> BitMap:
+        found = self._cache.get(day)
+        if found is None:
+            parts = self._by_day.get(day)
+            if not parts:
+                found = BitMap()
+            else:
+                ids = BitMap.union(*parts) if len(parts) > 1 else parts[0]
+                arr = np.asarray(ids.to_array(), dtype=np.int64)
+                found = BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
+                found = self._exclude(found, day)
+            self._cache[day] = found
+        return found
+
+    def _exclude(self, persons: BitMap, day: int) -> BitMap:
+        counts = self._counts
+        if not counts.internal:
+            return persons
+        if self._project is not None:
+            return persons - self._internal
+        keep = BitMap()
+        for (p, d), ids in counts.days.items():
+            if d != day:
+                continue
+            arr = np.asarray(ids.to_array(), dtype=np.int64)
+            mine = BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
+            keep |= mine - counts.internal.get(p, BitMap())
+        return keep
+
+    def count(self, first: date, last: date) -> int:
+        days = [self._day(epoch_day(d)) for d in _days(first, last)]
+        return len(BitMap.union(*days)) if days else 0
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [from_epoch_day(n) for n in range(epoch_day(first), epoch_day(last) + 1)]
+
+
+def _month_of_index(index: int) -> Month:
+    return Month(index // 12, index % 12 + 1)
+
+
+def _name_problems(kind: str, name: Any) -> list[Problem]:
+    if not isinstance(name, str) or not NAME.match(name):
+        return [
+            Problem(
+                kind,
+                "expected 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+                f"got {name!r}",
+            )
+        ]
+    return []
+
+
+def _validate(
+    records: Sequence[Any],
+    default_type: str | None,
+    context: Mapping[str, Any] | None,
+    offset: int,
+    require_timestamp: bool = False,
+) -> tuple[list[Event], list[int], IngestResult]:
+    """Validate each record; batch-level ``context`` is merged under each record's own."""
+    events: list[Event] = []
+    rownums: list[int] = []
+    result = IngestResult()
+    for i, record in enumerate(records):
+        index = offset + i
+        if isinstance(record, NotJson):
+            result.rejected.append(Rejection(index, [record.problem]))
+            continue
+        if context and isinstance(record, Mapping):
+            own = record.get("context")
+            if own is None or isinstance(own, Mapping):
+                record = {**record, "context": {**context, **(own or {})}}
+        try:
+            event = parse_event(record, default_type=default_type)
+        except InvalidInput as exc:
+            result.rejected.append(Rejection(index, exc.problems))
+            continue
+        if require_timestamp and event.timestamp is None:
+            result.rejected.append(
+                Rejection(index, [Problem("timestamp", "required when importing history: it decides the month")])
+            )
+            continue
+        events.append(event)
+        rownums.append(index)
+    return events, rownums, result
+
+
+__all__ = [
+    "ActivePerson",
+    "IngestResult",
+    "Meter",
+    "Rejection",
+    "Usage",
+    "Verification",
+    "local_date",
+    "months_between",
+]

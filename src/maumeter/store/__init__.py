@@ -1,0 +1,1 @@
+"""Persistence behind one narrow interface, and the vectorized helpers stores share."""

@@ -1,0 +1,84 @@
+"""The columnar batch: normalised events as one Arrow table, the unit the writer commits.
+
+Both ways in converge here: the live path turns validated :class:`~maumeter.core.events.Event`
+values into a batch; the bulk import builds the same columns straight from a file inside DuckDB.
+From then on one code path deduplicates, resolves identities, evaluates rules and counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from maumeter.core.events import Event
+
+TS = pa.timestamp("us", tz="UTC")
+
+BATCH_SCHEMA = pa.schema(
+    [
+        ("rownum", pa.int64()),
+        ("type", pa.string()),
+        ("message_id", pa.string()),
+        ("user_id", pa.string()),
+        ("anonymous_id", pa.string()),
+        ("previous_id", pa.string()),
+        ("event", pa.string()),
+        ("name", pa.string()),
+        ("timestamp", TS),
+        ("sent_at", TS),
+        ("received_at", TS),
+        ("billing_time", TS),
+        ("properties", pa.string()),
+        ("traits", pa.string()),
+        ("context", pa.string()),
+        ("extra", pa.string()),
+    ]
+)
+
+# The SQL list of these columns, in order, for INSERT … SELECT statements.
+BATCH_COLUMNS = ", ".join(f'"{name}"' for name in BATCH_SCHEMA.names)
+
+
+def dumps(value: dict[str, Any]) -> str | None:
+    """Nested objects are stored as JSON text; an empty object is stored as NULL."""
+    if not value:
+        return None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def batch_from_events(
+    events: Sequence[Event],
+    rownums: Sequence[int],
+    received_at: datetime,
+    billing_times: Sequence[datetime] | None = None,
+) -> pa.Table:
+    """A batch from validated events; billing time is ``received_at`` unless given per event."""
+    n = len(events)
+    billing = list(billing_times) if billing_times is not None else [received_at] * n
+    columns: dict[str, list[Any]] = {
+        "rownum": list(rownums),
+        "type": [e.type for e in events],
+        "message_id": [e.message_id for e in events],
+        "user_id": [e.user_id for e in events],
+        "anonymous_id": [e.anonymous_id for e in events],
+        "previous_id": [e.previous_id for e in events],
+        "event": [e.event for e in events],
+        "name": [e.name for e in events],
+        "timestamp": [e.timestamp for e in events],
+        "sent_at": [e.sent_at for e in events],
+        "received_at": [received_at] * n,
+        "billing_time": billing,
+        "properties": [dumps(e.properties) for e in events],
+        "traits": [dumps(e.traits) for e in events],
+        "context": [dumps(e.context) for e in events],
+        "extra": [dumps(e.extra) for e in events],
+    }
+    return pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
+
+
+def empty_batch() -> pa.Table:
+    return BATCH_SCHEMA.empty_table()

@@ -1,0 +1,373 @@
+"""The embedded store: one DuckDB file, one writer thread, many readers.
+
+Nothing to install or start. The event log, orgs, projects and identities are tables; the live
+counting state (roaring bitmaps) is derived, rebuilt from the log when the store opens and kept
+current by each commit. Readers use their own DuckDB cursors (MVCC snapshots) and read the
+counting state under a short lock, so they never block the writer for long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from maumeter.core.activity import ActivityRule
+from maumeter.core.errors import AlreadyExists, NotFound, StoreUnavailable
+from maumeter.core.events import Event, parse_event
+from maumeter.core.identity import IdentityGraph, IdKind
+from maumeter.core.months import Month, epoch_day
+from maumeter.store.counters import MauFigures, OrgCounts, roots_of
+from maumeter.store.dedupe import DedupeIndex
+from maumeter.store.ingest import BatchOutcome, OrgState, commit_batch
+from maumeter.store.schema import migrate
+from maumeter.store.writer import Writer
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInfo:
+    id: int
+    name: str
+    timezone: str
+    cap: int | None
+    policy: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    id: int
+    org_id: int
+    name: str
+    write_key: str
+    activity: ActivityRule
+    created_at: datetime
+
+
+def month_index(month: Month) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _lock_message(path: Path, error: duckdb.Error) -> str:
+    text = str(error)
+    pid = re.search(r"PID (\d+)", text)
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return (
+        f"the store {path} is in use by {holder} (a DuckDB file has one owner at a time); "
+        "stop that process (for example a running `maumeter serve`), or point --db / "
+        "MAUMETER_DB at another file"
+    )
+
+
+class DuckDBStore:
+    """The default store. Open it with :meth:`open`; close it to release the file."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._db = con
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._orgs: dict[str, OrgInfo] = {}
+        self._projects: dict[int, ProjectInfo] = {}
+        self._states: dict[int, OrgState] = {}
+        self._next_seq = 0
+        self._load()
+        self._writer = Writer(con.cursor(), self._lock, self._reload)
+
+    @classmethod
+    def open(cls, path: str | Path) -> DuckDBStore:
+        target = Path(path)
+        if target.parent and not target.parent.exists():
+            raise StoreUnavailable(f"cannot create the store {target}: {target.parent} does not exist")
+        try:
+            con = duckdb.connect(str(target), config={"TimeZone": "UTC"})
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreUnavailable(_lock_message(target, exc)) from None
+            raise StoreUnavailable(f"cannot open the store {target}: {exc}") from None
+        except duckdb.Error as exc:
+            raise StoreUnavailable(f"cannot open the store {target}: {exc}") from None
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreUnavailable(f"{target} is not a maumeter store: {exc}") from None
+        return cls(target, con)
+
+    def close(self) -> None:
+        self._writer.close()
+        try:
+            self._db.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
+        self._db.close()
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        con = self._db
+        for row in con.execute("SELECT id, name, timezone, cap, policy, created_at FROM orgs").fetchall():
+            self._orgs[row[1]] = OrgInfo(*row)
+        for row in con.execute(
+            "SELECT id, org_id, name, write_key, activity, created_at FROM projects"
+        ).fetchall():
+            self._projects[row[0]] = _project(row)
+        self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+        for org in self._orgs.values():
+            self._states[org.id] = self._build_state(con, org)
+
+    def _reload(self, org_ids: tuple[int, ...]) -> None:
+        """After a failed transaction: rebuild the touched orgs' state from what is stored."""
+        con = self._db.cursor()
+        with self._lock:
+            self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+            for org in self._orgs.values():
+                if org.id in org_ids:
+                    self._states[org.id] = self._build_state(con, org)
+
+    def _build_state(self, con: duckdb.DuckDBPyConnection, org: OrgInfo) -> OrgState:
+        """Replay identities, the dedupe index and the live counts of one org from the store."""
+        graph = load_graph(con, org.id)
+        hashes = con.execute(
+            "SELECT hash(message_id) AS h FROM events WHERE org_id = ?", [org.id]
+        ).fetchnumpy()["h"]
+        counts = OrgCounts(graph)
+        counts.add_ids(0)
+        rules = {p.id: p.activity for p in self._projects.values() if p.org_id == org.id}
+        state = OrgState(org.id, org.timezone, graph, counts, DedupeIndex(hashes), rules)
+        rebuild_counts(con, state)
+        return state
+
+    # ---- metadata --------------------------------------------------------------------------
+
+    def create_org(self, name: str, timezone: str, cap: int | None, policy: str, now: datetime) -> OrgInfo:
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[OrgInfo, Any]:
+            if name in self._orgs:
+                raise AlreadyExists(f"org {name!r} already exists")
+            org_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM orgs").fetchone()[0]
+            con.execute(
+                "INSERT INTO orgs VALUES (?, ?, ?, ?, ?, ?)", [org_id, name, timezone, cap, policy, now]
+            )
+            info = OrgInfo(org_id, name, timezone, cap, policy, now)
+
+            def post() -> None:
+                self._orgs[name] = info
+                graph = IdentityGraph()
+                self._states[org_id] = OrgState(org_id, timezone, graph, OrgCounts(graph), DedupeIndex())
+
+            return info, post
+
+        return self._writer.submit(job)
+
+    def create_project(
+        self, org: str, name: str, rule: ActivityRule, write_key: str, now: datetime
+    ) -> ProjectInfo:
+        info_org = self.org(org)
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[ProjectInfo, Any]:
+            if any(p.org_id == info_org.id and p.name == name for p in self._projects.values()):
+                raise AlreadyExists(f"project {name!r} already exists in org {org!r}")
+            project_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM projects").fetchone()[0]
+            con.execute(
+                "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?)",
+                [project_id, info_org.id, name, write_key, json.dumps(rule.to_json()), now],
+            )
+            info = ProjectInfo(project_id, info_org.id, name, write_key, rule, now)
+
+            def post() -> None:
+                self._projects[project_id] = info
+                self._states[info_org.id].rules[project_id] = rule
+
+            return info, post
+
+        return self._writer.submit(job, (info_org.id,))
+
+    def org(self, name: str) -> OrgInfo:
+        found = self._orgs.get(name)
+        if found is None:
+            raise NotFound(f"no org named {name!r}")
+        return found
+
+    def orgs(self) -> list[OrgInfo]:
+        return sorted(self._orgs.values(), key=lambda o: o.id)
+
+    def projects(self, org: str) -> list[ProjectInfo]:
+        org_id = self.org(org).id
+        return sorted((p for p in self._projects.values() if p.org_id == org_id), key=lambda p: p.id)
+
+    def project(self, org: str, name: str) -> ProjectInfo:
+        for p in self.projects(org):
+            if p.name == name:
+                return p
+        raise NotFound(f"no project named {name!r} in org {org!r}")
+
+    def project_by_id(self, project_id: int) -> ProjectInfo:
+        return self._projects[project_id]
+
+    def project_by_write_key(self, write_key: str) -> ProjectInfo | None:
+        for p in self._projects.values():
+            if p.write_key == write_key:
+                return p
+        return None
+
+    def org_by_id(self, org_id: int) -> OrgInfo:
+        for org in self._orgs.values():
+            if org.id == org_id:
+                return org
+        raise NotFound(f"no org with id {org_id}")
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def append(self, project: ProjectInfo, batch: pa.Table) -> BatchOutcome:
+        """Commit a batch of one project durably; returns what was accepted and duplicated."""
+        state = self._states[project.org_id]
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[BatchOutcome, Any]:
+            outcome, post = commit_batch(con, state, project.id, batch, self._next_seq)
+            self._next_seq += outcome.accepted
+            return outcome, post
+
+        return self._writer.submit(job, (project.org_id,))
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A reading connection for this thread (DuckDB connections are not thread-safe)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._db.cursor()
+        return con
+
+    def counts(self, org: OrgInfo) -> OrgCounts:
+        return self._states[org.id].counts
+
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def mau(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> MauFigures:
+        with self._lock:
+            figures = self._states[org.id].counts.mau(month_index(month), project.id if project else None)
+        if figures.impressions is not None:
+            return figures
+        return MauFigures(figures.mau, figures.identified, figures.anonymous, self._impressions(org, month, project))
+
+    def _impressions(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> int:
+        """Qualifying events of counted persons, read from the log (orgs with internal rules)."""
+        with self._lock:
+            counts = self._states[org.id].counts
+            persons = counts.persons(month_index(month), project.id if project else None)
+            roots = roots_of(counts.graph)
+        first, last = _day_range(month)
+        con = self.cursor()
+        actors = con.execute(
+            "SELECT actor, project_id FROM events WHERE org_id = ? AND verdict = 'qualifies' "
+            "AND day BETWEEN ? AND ?" + (" AND project_id = ?" if project else ""),
+            [org.id, first, last] + ([project.id] if project else []),
+        ).fetchnumpy()
+        if len(actors["actor"]) == 0:
+            return 0
+        counted = np.isin(roots[actors["actor"]], np.asarray(persons.to_array(), dtype=np.int32))
+        if project is None:
+            internal = counts.internal
+            for pid, excluded in internal.items():
+                mask = actors["project_id"] == pid
+                counted[mask] &= ~np.isin(roots[actors["actor"][mask]], np.asarray(excluded.to_array(), dtype=np.int32))
+        return int(counted.sum())
+
+    def log(self, org: OrgInfo) -> Iterator[tuple[str, datetime, Event]]:
+        """The org's events in log order, rebuilt as core events (for the reference count)."""
+        con = self._db.cursor()
+        names = {p.id: p.name for p in self._projects.values()}
+        iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
+        reader = con.execute(
+            "SELECT project_id, billing_time, type, message_id AS messageId, user_id AS userId, "
+            "anonymous_id AS anonymousId, previous_id AS previousId, event, name, "
+            f'strftime("timestamp", {iso}) AS "timestamp", strftime(sent_at, {iso}) AS sentAt, '
+            "properties, traits, context, extra FROM events WHERE org_id = ? ORDER BY seq",
+            [org.id],
+        ).fetch_record_batch(100_000)
+        try:
+            for chunk in reader:
+                for row in chunk.to_pylist():
+                    project_id = row.pop("project_id")
+                    billing_time = row.pop("billing_time")
+                    extra = row.pop("extra")
+                    for key in ("properties", "traits", "context"):
+                        if row[key] is not None:
+                            row[key] = json.loads(row[key])
+                    if extra is not None:
+                        row.update(json.loads(extra))
+                    record = {k: v for k, v in row.items() if v is not None}
+                    yield names[project_id], billing_time, parse_event(record)
+        finally:
+            con.close()
+
+
+def _day_range(month: Month) -> tuple[int, int]:
+    return epoch_day(month.first_day()), epoch_day(month.last_day())
+
+
+def _project(row: tuple[Any, ...]) -> ProjectInfo:
+    return ProjectInfo(row[0], row[1], row[2], row[3], ActivityRule.from_json(json.loads(row[4])), row[5])
+
+
+def load_graph(con: duckdb.DuckDBPyConnection, org_id: int) -> IdentityGraph:
+    """The identity graph of an org: its ids in index order, then its merges in log order."""
+    ids = con.execute(
+        "SELECT idx, kind, value FROM identities WHERE org_id = ? ORDER BY idx", [org_id]
+    ).arrow()
+    merges = con.execute(
+        "SELECT absorbed, survivor FROM identity_merges WHERE org_id = ? ORDER BY seq", [org_id]
+    ).fetchnumpy()
+    values = ids.column("value").to_pylist()
+    kinds = ids.column("kind").to_numpy()
+    idx = ids.column("idx").to_numpy()
+    if len(idx) and not np.array_equal(idx, np.arange(len(idx))):
+        raise StoreUnavailable(f"identities of org {org_id} are not dense; run `maumeter verify`")
+    parent = np.arange(len(values), dtype=np.int32)
+    parent[np.asarray(merges["absorbed"], dtype=np.int64)] = np.asarray(merges["survivor"], dtype=np.int32)
+    return IdentityGraph.from_arrays(values, bytes(kinds.astype(np.uint8)), parent)
+
+
+def rebuild_counts(con: duckdb.DuckDBPyConnection, state: OrgState) -> None:
+    """The live counts of an org, recomputed from its stored qualifying events."""
+    rows = con.execute(
+        "SELECT project_id, actor, day FROM events WHERE org_id = ? AND verdict = 'qualifies'",
+        [state.org_id],
+    ).fetchnumpy()
+    actors = np.asarray(rows["actor"], dtype=np.int32)
+    roots = roots_of(state.graph)
+    state.counts.add_activity(
+        np.asarray(rows["project_id"], dtype=np.int32),
+        actors,
+        np.asarray(rows["day"], dtype=np.int32),
+        roots[actors] if len(actors) else actors,
+    )
+    graph = state.graph
+    for project, rule in state.rules.items():
+        if not rule.has_internal_exclusions:
+            continue
+        hits = {
+            int(roots[i])
+            for i in range(len(graph))
+            if graph.kinds[i] == IdKind.USER and rule.is_internal_user_id(graph.values[i])
+        }
+        for actor, email in con.execute(
+            "SELECT actor, e FROM (SELECT actor, unnest([json_extract_string(traits, '$.email'), "
+            "json_extract_string(context, '$.traits.email')]) AS e FROM events WHERE org_id = ?) "
+            "WHERE e IS NOT NULL",
+            [state.org_id],
+        ).fetchall():
+            if rule.is_internal_email(email):
+                hits.add(int(roots[actor]))
+        if hits:
+            state.counts.mark_internal(project, np.fromiter(hits, np.int32, len(hits)))

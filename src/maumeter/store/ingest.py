@@ -1,0 +1,284 @@
+"""Committing one columnar batch: the ingest pipeline's vectorised steps.
+
+Steps, in order (the same as the reference count's): drop duplicates (first occurrence wins, in
+the batch and against everything stored), resolve identities in log order, evaluate the
+project's activity rule, find the local day of the billing time, append to the log, and — only
+after the transaction commits — update the live counts. Everything runs on the writer thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from maumeter.core.activity import ActivityRule, Verdict
+from maumeter.core.identity import Conflict, IdentityGraph, IdKind, Merge
+from maumeter.store.counters import OrgCounts, roots_of
+from maumeter.store.dedupe import DedupeIndex, first_occurrences
+from maumeter.store.localtime import local_epoch_days
+from maumeter.store.rule_sql import verdict_sql
+
+SMALL = 4096  # below this many rows, per-row Python beats building whole-graph arrays
+
+EVENT_COLUMNS = (
+    "seq, org_id, project_id, type, message_id, user_id, anonymous_id, previous_id, event, name, "
+    '"timestamp", sent_at, received_at, billing_time, properties, traits, context, extra, '
+    "actor, day, verdict"
+)
+
+
+@dataclass(slots=True)
+class OrgState:
+    """Everything the writer keeps in memory for one org."""
+
+    org_id: int
+    timezone: str
+    graph: IdentityGraph
+    counts: OrgCounts
+    dedupe: DedupeIndex
+    rules: dict[int, ActivityRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    accepted: int
+    duplicate_rows: list[int]
+    qualifying: int
+    merges: int
+    conflicts: int
+
+
+def commit_batch(
+    con: duckdb.DuckDBPyConnection,
+    state: OrgState,
+    project_id: int,
+    batch: pa.Table,
+    first_seq: int,
+) -> tuple[BatchOutcome, Callable[[], None]]:
+    """Write ``batch`` into the open transaction; return the outcome and the post-commit step."""
+    if batch.num_rows == 0:
+        return BatchOutcome(0, [], 0, 0, 0), lambda: None
+    con.register("_batch", batch)
+    try:
+        hashes = con.execute("SELECT hash(message_id) AS h FROM _batch").fetchnumpy()["h"]
+    finally:
+        con.unregister("_batch")
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    keep = _not_duplicates(con, state, batch, hashes)
+    duplicate_rows = batch.column("rownum").filter(pa.array(~keep)).to_pylist()
+    if not keep.all():
+        batch = batch.filter(pa.array(keep))
+        hashes = hashes[keep]
+    n = batch.num_rows
+    if n == 0:
+        return BatchOutcome(0, duplicate_rows, 0, 0, 0), lambda: None
+
+    graph = state.graph
+    first_new_id = len(graph)
+    seqs = np.arange(first_seq, first_seq + n, dtype=np.int64)
+    actors, merges, conflicts = _resolve_identities(graph, batch, seqs)
+    if n <= SMALL:
+        roots = np.fromiter((graph.find(int(a)) for a in actors), np.int32, n)
+    else:
+        roots = roots_of(graph)[actors]
+
+    rule = state.rules[project_id]
+    con.register("_batch", batch)
+    try:
+        verdicts = con.execute(f"SELECT {verdict_sql(rule)} AS v FROM _batch").arrow()
+    finally:
+        con.unregister("_batch")
+    verdict = verdicts.column("v").combine_chunks()
+    micros = pc.cast(batch.column("billing_time"), pa.int64()).to_numpy()
+    days = local_epoch_days(micros, state.timezone)
+
+    stored = pa.table(
+        {
+            "seq": seqs,
+            "org_id": pa.array(np.full(n, state.org_id, dtype=np.int32)),
+            "project_id": pa.array(np.full(n, project_id, dtype=np.int32)),
+            **{name: batch.column(name) for name in batch.column_names if name != "rownum"},
+            "actor": pa.array(actors),
+            "day": pa.array(days),
+            "verdict": verdict,
+        }
+    )
+    con.register("_stored", stored)
+    try:
+        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM _stored")
+        internal = _internal_roots(con, state, graph, first_new_id)
+    finally:
+        con.unregister("_stored")
+    _persist_identities(con, state.org_id, graph, first_new_id, merges, conflicts)
+
+    qualifies = pc.equal(verdict, Verdict.QUALIFIES.value).to_numpy(zero_copy_only=False)
+    q_actors, q_days, q_roots = actors[qualifies], days[qualifies], roots[qualifies]
+    absorbed = [m.absorbed for _, m in merges]
+    counts = state.counts
+
+    def after_commit() -> None:
+        counts.add_ids(first_new_id)
+        counts.apply_merges(absorbed)
+        for project, found in internal.items():
+            counts.mark_internal(project, found)
+        projects = np.full(len(q_actors), project_id, dtype=np.int32)
+        counts.add_activity(projects, q_actors, q_days, q_roots)
+        state.dedupe.add(hashes)
+
+    outcome = BatchOutcome(n, duplicate_rows, int(qualifies.sum()), len(merges), len(conflicts))
+    return outcome, after_commit
+
+
+def _not_duplicates(
+    con: duckdb.DuckDBPyConnection, state: OrgState, batch: pa.Table, hashes: np.ndarray
+) -> np.ndarray:
+    """Rows to keep: first in the batch, and not stored before (hash hits confirmed exactly)."""
+    ids: list[str] | None = None
+
+    def message_ids() -> list[str]:
+        nonlocal ids
+        if ids is None:
+            ids = batch.column("message_id").to_pylist()
+        return ids
+
+    first = first_occurrences(hashes)
+    if not first.all():
+        first = first_occurrences(hashes, message_ids())
+    candidates = state.dedupe.candidates(hashes) & first
+    if not candidates.any():
+        return first
+    wanted = pa.table({"message_id": batch.column("message_id").filter(pa.array(candidates))})
+    con.register("_wanted", wanted)
+    try:
+        found = con.execute(
+            "SELECT DISTINCT message_id FROM events WHERE org_id = ? "
+            "AND message_id IN (SELECT message_id FROM _wanted)",
+            [state.org_id],
+        ).fetchall()
+    finally:
+        con.unregister("_wanted")
+    stored = {row[0] for row in found}
+    if not stored:
+        return first
+    all_ids = message_ids()
+    seen = np.fromiter((all_ids[i] in stored for i in range(len(all_ids))), bool, len(all_ids))
+    return first & ~(candidates & seen)
+
+
+def _indices(graph: IdentityGraph, column: pa.ChunkedArray, kind: IdKind) -> np.ndarray:
+    """The graph index of each row's id (-1 where null), creating new ids."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    values = encoded.dictionary.to_pylist()
+    index = graph.index
+    lookup = np.fromiter((index(kind, v) for v in values), np.int32, len(values))
+    rows = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    if len(lookup) == 0:
+        return np.full(len(rows), -1, dtype=np.int32)
+    return np.where(rows >= 0, lookup[np.maximum(rows, 0)], -1).astype(np.int32)
+
+
+def _resolve_identities(
+    graph: IdentityGraph, batch: pa.Table, seqs: np.ndarray
+) -> tuple[np.ndarray, list[tuple[int, Merge]], list[tuple[int, Conflict]]]:
+    """Actor index per row, and the merges and conflicts, applying links in log order."""
+    known_users = len(graph)
+    users = _indices(graph, batch.column("user_id"), IdKind.USER)
+    anons = _indices(graph, batch.column("anonymous_id"), IdKind.ANONYMOUS)
+    actors = np.where(users >= 0, users, anons).astype(np.int32)
+    is_alias = pc.equal(batch.column("type"), "alias").to_numpy(zero_copy_only=False)
+    is_alias = np.asarray(is_alias, dtype=bool)
+
+    link_rows = np.flatnonzero((users >= 0) & (anons >= 0) & ~is_alias)
+    if len(link_rows) > SMALL:
+        pairs = anons[link_rows].astype(np.int64) << 32 | users[link_rows].astype(np.int64)
+        _, first = np.unique(pairs, return_index=True)
+        link_rows = link_rows[np.sort(first)]
+        roots = roots_of(graph)
+        link_rows = link_rows[roots[anons[link_rows]] != roots[users[link_rows]]]
+    alias_rows = np.flatnonzero(is_alias)
+    if len(alias_rows) == 0 and len(link_rows) == 0:
+        return actors, [], []
+
+    first_user_row: dict[int, int] = {}
+    if len(alias_rows):
+        for row in np.flatnonzero(users >= 0):
+            first_user_row.setdefault(int(users[row]), int(row))
+    previous = batch.column("previous_id").to_pylist() if len(alias_rows) else []
+    user_values = graph.values
+    merges: list[tuple[int, Merge]] = []
+    conflicts: list[tuple[int, Conflict]] = []
+    for row in np.sort(np.concatenate((link_rows, alias_rows))):
+        row = int(row)
+        if is_alias[row]:
+            prev = previous[row]
+            idx = graph.lookup(IdKind.USER, prev)
+            known = idx is not None and (idx < known_users or first_user_row.get(idx, row) < row)
+            outcome = graph.alias(prev, user_values[users[row]], known_user=known)
+        else:
+            outcome = graph.link(user_values[anons[row]], user_values[users[row]])
+        if isinstance(outcome, Merge):
+            merges.append((int(seqs[row]), outcome))
+        elif isinstance(outcome, Conflict):
+            conflicts.append((int(seqs[row]), outcome))
+    return actors, merges, conflicts
+
+
+def _internal_roots(
+    con: duckdb.DuckDBPyConnection, state: OrgState, graph: IdentityGraph, first_new_id: int
+) -> dict[int, np.ndarray]:
+    """Per project with internal exclusions: persons this batch reveals as internal."""
+    rules = {p: r for p, r in state.rules.items() if r.has_internal_exclusions}
+    if not rules:
+        return {}
+    rows = con.execute(
+        "SELECT actor, e FROM (SELECT actor, unnest([json_extract_string(traits, '$.email'), "
+        "json_extract_string(context, '$.traits.email')]) AS e FROM _stored) WHERE e IS NOT NULL"
+    ).fetchall()
+    found: dict[int, np.ndarray] = {}
+    for project, rule in rules.items():
+        hits = {graph.find(actor) for actor, email in rows if rule.is_internal_email(email)}
+        for idx in range(first_new_id, len(graph)):
+            if graph.kinds[idx] == IdKind.USER and rule.is_internal_user_id(graph.values[idx]):
+                hits.add(graph.find(idx))
+        if hits:
+            found[project] = np.fromiter(hits, np.int32, len(hits))
+    return found
+
+
+def _persist_identities(
+    con: duckdb.DuckDBPyConnection,
+    org_id: int,
+    graph: IdentityGraph,
+    first_new_id: int,
+    merges: list[tuple[int, Merge]],
+    conflicts: list[tuple[int, Conflict]],
+) -> None:
+    if len(graph) > first_new_id:
+        new = pa.table(
+            {
+                "org_id": pa.array(np.full(len(graph) - first_new_id, org_id, dtype=np.int32)),
+                "idx": pa.array(np.arange(first_new_id, len(graph), dtype=np.int32)),
+                "kind": pa.array(np.frombuffer(bytes(graph.kinds[first_new_id:]), np.uint8)),
+                "value": pa.array(graph.values[first_new_id:], pa.string()),
+            }
+        )
+        con.register("_ids", new)
+        try:
+            con.execute("INSERT INTO identities SELECT org_id, idx, kind, value FROM _ids")
+        finally:
+            con.unregister("_ids")
+    if merges:
+        con.executemany(
+            "INSERT INTO identity_merges VALUES (?, ?, ?, ?)",
+            [[org_id, seq, m.absorbed, m.survivor] for seq, m in merges],
+        )
+    if conflicts:
+        con.executemany(
+            "INSERT INTO identity_conflicts VALUES (?, ?, ?, ?, ?)",
+            [[org_id, seq, c.anonymous_id, c.claimed_by, c.owner] for seq, c in conflicts],
+        )

@@ -1,0 +1,107 @@
+"""The DuckDB schema, as numbered migrations recorded in the ``migrations`` table.
+
+The event log is append-only and keeps the whole record (Segment fields as columns, nested
+objects and unknown top-level keys as JSON text). Identities are append-only too: ids with their
+dense index, and merges in the order they happened; the union-find forest is replayed from them.
+No indexes on the log: a unique index would cost more at ingest than the in-memory dedupe index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial schema",
+        """
+        CREATE TABLE orgs (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            timezone VARCHAR NOT NULL,
+            cap BIGINT,
+            policy VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE projects (
+            id INTEGER PRIMARY KEY,
+            org_id INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            write_key VARCHAR NOT NULL UNIQUE,
+            activity VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (org_id, name)
+        );
+        CREATE TABLE events (
+            seq BIGINT NOT NULL,
+            org_id INTEGER NOT NULL,
+            project_id INTEGER NOT NULL,
+            type VARCHAR NOT NULL,
+            message_id VARCHAR NOT NULL,
+            user_id VARCHAR,
+            anonymous_id VARCHAR,
+            previous_id VARCHAR,
+            event VARCHAR,
+            name VARCHAR,
+            "timestamp" TIMESTAMPTZ,
+            sent_at TIMESTAMPTZ,
+            received_at TIMESTAMPTZ NOT NULL,
+            billing_time TIMESTAMPTZ NOT NULL,
+            properties VARCHAR,
+            traits VARCHAR,
+            context VARCHAR,
+            extra VARCHAR,
+            actor INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            verdict VARCHAR NOT NULL
+        );
+        CREATE TABLE identities (
+            org_id INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            kind UTINYINT NOT NULL,
+            value VARCHAR NOT NULL
+        );
+        CREATE TABLE identity_merges (
+            org_id INTEGER NOT NULL,
+            seq BIGINT NOT NULL,
+            absorbed INTEGER NOT NULL,
+            survivor INTEGER NOT NULL
+        );
+        CREATE TABLE identity_conflicts (
+            org_id INTEGER NOT NULL,
+            seq BIGINT NOT NULL,
+            anonymous_id VARCHAR NOT NULL,
+            claimed_by VARCHAR NOT NULL,
+            owner VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> list[int]:
+    """Apply the migrations not yet recorded; returns the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM migrations").fetchall()}
+    applied = []
+    for version, name, sql in MIGRATIONS:
+        if version in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO migrations VALUES (?, ?, ?)",
+                [version, name, now or datetime.now(UTC)],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied

@@ -1,0 +1,123 @@
+"""One writer: a queue feeding one thread that group-commits (the Datasette pattern).
+
+DuckDB allows one writing connection per file and rewards large transactions. Callers submit
+jobs and block until the transaction holding their job has committed, so an acknowledgement
+always means "durably stored". Jobs that arrive while a transaction is being written wait and
+go into the next one together. Each job returns a post-commit step (updating live counts) that
+runs only once the commit succeeded, in job order.
+
+If a group fails, it is rolled back, the in-memory state of the orgs it touched is reloaded from
+the store (jobs mutate identity state as they run), and its jobs are retried one by one so one
+bad job cannot fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+PostCommit = Callable[[], None]
+Job = Callable[[duckdb.DuckDBPyConnection], tuple[Any, PostCommit | None]]
+
+MAX_GROUP = 256
+
+
+@dataclass(slots=True)
+class _Item:
+    job: Job
+    orgs: tuple[int, ...]
+    future: Future[Any]
+
+
+class Writer:
+    """The single writing thread of a store."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        lock: threading.RLock,
+        reload: Callable[[tuple[int, ...]], None],
+    ) -> None:
+        self._con = con
+        self._lock = lock
+        self._reload = reload
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="maumeter-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job, orgs: tuple[int, ...] = ()) -> Any:
+        """Run ``job`` in a write transaction; returns its result once committed."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the store is closed")
+        future: Future[Any] = Future()
+        self._queue.put(_Item(job, orgs, future))
+        return future.result()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                group.append(more)
+            if not self._commit(group) and len(group) > 1:
+                for single in group:
+                    self._commit([single])
+            if stop:
+                return
+
+    def _commit(self, group: list[_Item]) -> bool:
+        """Run a group in one transaction; on failure roll back, reload, and report False."""
+        con = self._con
+        results: list[tuple[_Item, Any, PostCommit | None]] = []
+        failed: _Item | None = None
+        error: BaseException | None = None
+        con.execute("BEGIN TRANSACTION")
+        for item in group:
+            try:
+                value, post = item.job(con)
+            except BaseException as exc:  # a job's own error fails only that job, if alone
+                failed, error = item, exc
+                break
+            results.append((item, value, post))
+        if failed is None:
+            try:
+                con.execute("COMMIT")
+            except BaseException as exc:
+                failed, error = group[0], exc
+        if failed is not None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            self._reload(tuple(sorted({org for item in group for org in item.orgs})))
+            if len(group) == 1:
+                failed.future.set_exception(error)  # type: ignore[arg-type]
+            return False
+        with self._lock:
+            for _, _, post in results:
+                if post is not None:
+                    post()
+        for item, value, _ in results:
+            item.future.set_result(value)
+        return True
