@@ -12,6 +12,10 @@ Flat Arrow schema (:data:`SCHEMA`): all columns are strings except ``properties.
 (bool); ``timestamp`` is an ISO-8601 UTC *string* with milliseconds
 (``2024-03-05T12:34:56.789Z``). JSONL output nests dotted columns and omits nulls.
 
+Files (:func:`write_dataset`): ``events-{project}.parquet`` (zstd, ~1M-row row groups),
+``events-{project}.jsonl`` (and optionally ``.csv``), each ordered by timestamp, plus
+``manifest.json`` with counts and ground truth (distinct persons / ids, persons per month).
+
 CLI: ``python -m bench.generate --events 1000000 --persons 100000 --months 6 --projects 3
 --out DIR --seed 42``.
 """
@@ -19,10 +23,12 @@ CLI: ``python -m bench.generate --events 1000000 --persons 100000 --months 6 --p
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +39,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["COLUMNS", "SCHEMA", "generate_chunks", "main", "project_names", "write_dataset"]
+__all__ = [
+    "COLUMNS",
+    "DICT_SCHEMA",
+    "SCHEMA",
+    "generate_chunks",
+    "jsonl_bytes",
+    "main",
+    "project_names",
+    "write_dataset",
+    "write_jsonl",
+]
 
 COLUMNS: tuple[str, ...] = (
     "type",
@@ -60,6 +76,15 @@ COLUMNS: tuple[str, ...] = (
 )
 SCHEMA: pa.Schema = pa.schema(
     [pa.field(c, pa.bool_() if c == "properties.enabled" else pa.string()) for c in COLUMNS]
+)
+_HIGH_CARD = ("userId", "anonymousId", "previousId", "messageId", "timestamp", "traits.email")
+DICT_SCHEMA: pa.Schema = pa.schema(
+    [
+        f
+        if f.name in (*_HIGH_CARD, "context.ip", "properties.enabled")
+        else pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+        for f in SCHEMA
+    ]
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -283,12 +308,14 @@ def _u64_bytes(u: np.ndarray) -> np.ndarray:
     return u.astype(">u8").view(np.uint8).reshape(-1, 8)
 
 
+_HEX2 = (_HEX[np.arange(256) >> 4] | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8)).astype(
+    "<u2"
+)
+
+
 def _hex(b: np.ndarray) -> np.ndarray:
     """(n, m) uint8 bytes -> (n, 2m) uint8 ASCII lowercase hex."""
-    out = np.empty((b.shape[0], 2 * b.shape[1]), dtype=np.uint8)
-    out[:, 0::2] = _HEX[b >> 4]
-    out[:, 1::2] = _HEX[b & 15]
-    return out
+    return _HEX2[b].view(np.uint8).reshape(b.shape[0], 2 * b.shape[1])
 
 
 def _fixed_strings(mat: np.ndarray) -> pa.StringArray:
@@ -494,7 +521,11 @@ def _build_plan(
     lmax = np.maximum(np.minimum(M, k), 1)
     q = np.clip(0.2 + 0.1 * np.log2(np.maximum(k, 1)), 0.2, 0.95)
     length = 1 + gp.binomial(lmax - 1, q)
-    start_m = gp.integers(0, M - length + 1)
+    # Window [s, s + length) clipped to the range, s uniform in [1 - length, M): every month
+    # is equally likely covered (persons may start before / continue after the range).
+    start_m = gp.integers(1 - length, M)
+    length = np.minimum(start_m + length, M) - np.maximum(start_m, 0)
+    start_m = np.maximum(start_m, 0)
     mdays = _months(end_month, M).astype("datetime64[D]").astype(np.int64)
     d_lo, d_span = mdays[start_m], mdays[start_m + length] - mdays[start_m]
 
@@ -616,7 +647,10 @@ def _build_plan(
 _TYPE_ARR = _strings(_TYPE_NAMES)
 _TRACK_ARR = _strings([x for x, _ in _TRACK])
 _TRACK_LUT = _lut([x for _, x in _TRACK], 256)
-_NAME_ARR = _strings([x for x, _, _ in _PAGES] + [x for x, _ in _SCREENS])
+_NAMES = list(dict.fromkeys([x for x, _, _ in _PAGES] + [x for x, _ in _SCREENS]))
+_NAME_ARR = _strings(_NAMES)
+_PAGE_NAME = np.array([_NAMES.index(x) for x, _, _ in _PAGES])
+_SCREEN_NAME = np.array([_NAMES.index(x) for x, _ in _SCREENS])
 _PAGE_LUT = _lut([x for _, _, x in _PAGES], 256)
 _SCREEN_LUT = _lut([x for _, x in _SCREENS], 256)
 _URL_ARR = _strings([_BASE_URL + p for _, p, _ in _PAGES])
@@ -633,8 +667,18 @@ _LIB_NAME = _strings([x for x, _ in _LIBS])
 _LIB_VER = _strings([x for _, x in _LIBS])
 
 
-def _materialize(plan: _Plan, pj: int, a: int, b: int) -> pa.Table:
-    """Build the flat Arrow table for output positions ``order[a:b]`` (all in project pj)."""
+def _dict(vocab: pa.Array, codes: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Dictionary-encoded ``vocab[codes]`` with nulls where ``valid`` is False."""
+    if valid is None:
+        ind = pa.array(codes.astype(np.int32))
+    else:
+        ind = pa.array(np.where(valid, codes, 0).astype(np.int32), mask=~valid)
+    return pa.DictionaryArray.from_arrays(ind, vocab, safe=False)
+
+
+def _materialize(plan: _Plan, pj: int, a: int, b: int, dictionary: bool) -> pa.Table:
+    """Build the flat table for output positions ``order[a:b]`` (all in project ``pj``); with
+    ``dictionary`` the low-cardinality columns stay dictionary-encoded (:data:`DICT_SCHEMA`)."""
     idx = plan.order[a:b]
     N = plan.n_persons
     p = plan.person[idx].astype(np.int64)
@@ -647,12 +691,13 @@ def _materialize(plan: _Plan, pj: int, a: int, b: int) -> pa.Table:
     is_track, is_page, is_screen = t == T_TRACK, t == T_PAGE, t == T_SCREEN
     is_ident = t == T_IDENTIFY
     track_i = _TRACK_LUT[r & 255]
-    name_i = np.where(is_page, _PAGE_LUT[r & 255], len(_PAGES) + _SCREEN_LUT[r & 255])
+    page_i = _PAGE_LUT[r & 255]
+    name_i = np.where(is_page, _PAGE_NAME[page_i], _SCREEN_NAME[_SCREEN_LUT[r & 255]])
     decision = is_track & (track_i == _DECISION)
     exp_i = _EXP_LUT[(r >> 8) & 255]
     var_i = _VAR_LUT[(r >> 16) & 255]
     has_flag = decision & (((r >> 24) & 7) < 4)
-    url = _take(_URL_ARR, name_i, is_page)
+    url = _dict(_URL_ARR, page_i, is_page)
 
     plan_i = np.where(is_ident, plan.p_plan[p], _GROUP_PLAN_LUT[r >> 27])
     if kind == _KIND_MOBILE:
@@ -666,38 +711,42 @@ def _materialize(plan: _Plan, pj: int, a: int, b: int) -> pa.Table:
     message_id = _uuid_strings(_mix64(pos + k0), _mix64(pos + k1), _mix64(pos + k2))
 
     cols = [
-        _TYPE_ARR.take(pa.array(t)),
+        _dict(_TYPE_ARR, t),
         _take(plan.user_tab, p + N * (role == R_OLD), _HAS_UID[role]),
         _take(plan.anon_tab, p + N * dev2, _HAS_ANON[role]),
         _take(plan.old_tab, p, role == R_ALIAS),
-        _take(_TRACK_ARR, track_i, is_track),
-        _take(_NAME_ARR, name_i, is_page | is_screen),
+        _dict(_TRACK_ARR, track_i, is_track),
+        _dict(_NAME_ARR, name_i, is_page | is_screen),
         message_id,
         _iso_timestamps(plan.ts[idx]),
-        _take(_EXP_ARR, exp_i, decision),
-        _take(_VAR_ARR, var_i, decision),
-        _take(_FLAG_ARR, exp_i, has_flag),
+        _dict(_EXP_ARR, exp_i, decision),
+        _dict(_VAR_ARR, var_i, decision),
+        _dict(_FLAG_ARR, exp_i, has_flag),
         pa.array(var_i != 0, mask=~has_flag),
         url,
         _take(plan.email_tab, p, is_ident),
-        _take(_PLAN_ARR, plan_i, is_ident | (t == T_GROUP)),
-        _take(_COUNTRY_ARR, plan.p_country[p], is_ident),
+        _dict(_PLAN_ARR, plan_i, is_ident | (t == T_GROUP)),
+        _dict(_COUNTRY_ARR, plan.p_country[p], is_ident),
         _take(plan.ip_tab, p + N * dev2),
-        _take(_UA_ARR, ua_i),
+        _dict(_UA_ARR, ua_i),
         url,
-        _take(_LIB_NAME, lib_i),
-        _take(_LIB_VER, lib_i),
+        _dict(_LIB_NAME, lib_i),
+        _dict(_LIB_VER, lib_i),
     ]
-    return pa.Table.from_arrays(cols, schema=SCHEMA)
+    if not dictionary:
+        cols = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in cols]
+    return pa.Table.from_arrays(cols, schema=DICT_SCHEMA if dictionary else SCHEMA)
 
 
-def _iter_tables(plan: _Plan, chunk_rows: int) -> Iterator[tuple[str, pa.Table]]:
+def _iter_tables(
+    plan: _Plan, chunk_rows: int, dictionary: bool = False
+) -> Iterator[tuple[str, pa.Table]]:
     for pj, name in enumerate(plan.projects):
         lo, hi = int(plan.bounds[pj]), int(plan.bounds[pj + 1])
         if lo == hi:
-            yield name, SCHEMA.empty_table()
+            yield name, (DICT_SCHEMA if dictionary else SCHEMA).empty_table()
         for a in range(lo, hi, chunk_rows):
-            yield name, _materialize(plan, pj, a, min(a + chunk_rows, hi))
+            yield name, _materialize(plan, pj, a, min(a + chunk_rows, hi), dictionary)
 
 
 def generate_chunks(
@@ -708,75 +757,292 @@ def generate_chunks(
     seed: int,
     end_month: str = "2024-06",
     chunk_rows: int = 1_000_000,
+    dictionary: bool = False,
 ) -> Iterator[tuple[str, pa.Table]]:
     """Yield ``(project_name, table)`` chunks (flat :data:`SCHEMA`, ``timestamp`` as ISO-8601
     string) of exactly ``n_events`` events in total, project by project, each project's chunks
-    ordered by timestamp. Every project yields at least one (possibly empty) table."""
+    ordered by timestamp. Every project yields at least one (possibly empty) table.
+    ``dictionary=True`` keeps low-cardinality columns dictionary-encoded (:data:`DICT_SCHEMA`,
+    same values; much cheaper to build and write)."""
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be >= 1")
     plan = _build_plan(n_events, n_persons, months, projects, seed, end_month)
-    yield from _iter_tables(plan, chunk_rows)
+    yield from _iter_tables(plan, chunk_rows, dictionary)
 
 
 # ---------------------------------------------------------------------------------------------
-# JSONL (nested Segment objects, nulls omitted), built with Arrow string kernels.
+# JSONL (nested Segment objects, nulls omitted). Each row is laid out as fixed-width slots of
+# zero-padded ``,"key":value`` fragments in a byte matrix; dropping the zero bytes yields the
+# lines. Adjacent low-cardinality fields share one slot through a table of rendered fragment
+# combinations; other fields are copied byte-wise from the Arrow buffers.
+
+_SAMPLE_ROWS = 2048
+_LOW_CARD = 256  # max distinct values in the sample for the fragment-table path
+_MAX_COMBOS = 4096  # max distinct fragment combinations of one slot
+_JSON_ORDER = (
+    "messageId",
+    "timestamp",
+    "userId",
+    "anonymousId",
+    "previousId",
+    "type",
+    "event",
+    "name",
+    *(c for c in COLUMNS if "." in c),
+)
+
+_Vocab = tuple[np.ndarray, list[bytes]]  # per-row codes into rendered fragments (b"" = absent)
 
 
-def _esc(col: pa.Array) -> pa.Array:
-    return pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
+@dataclass
+class _Node:
+    key: str
+    column: str | None = None  # leaf column name; None for an object
+    children: list[_Node] | None = None
 
 
-def _kv(key: str, col: pa.Array) -> pa.Array:
-    """``"key":value,`` fragment, null where ``col`` is null."""
+def _json_tree(names: Sequence[str]) -> list[_Node]:
+    root: list[_Node] = []
+    for name in names:
+        level = root
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = next((c for c in level if c.key == part and c.column is None), None)
+            if node is None:
+                node = _Node(part, children=[])
+                level.append(node)
+            assert node.children is not None
+            level = node.children
+        level.append(_Node(parts[-1], column=name))
+    return root
+
+
+def _valid(col: pa.Array) -> np.ndarray:
+    if col.null_count == 0:
+        return np.ones(len(col), dtype=bool)
+    return col.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _prefix(key: str) -> bytes:
+    return ("," + json.dumps(key) + ":").encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _render(prefix: bytes, vocab: tuple[str | None, ...], quote: bool) -> list[bytes]:
+    """Fragments ``prefix + json(value)`` per vocabulary entry, plus b"" for null."""
+    frags = [
+        b"" if v is None else prefix + (json.dumps(v, ensure_ascii=False) if quote else v).encode()
+        for v in vocab
+    ]
+    return [*frags, b""]
+
+
+def _leaf_vocab(key: str, col: pa.Array) -> _Vocab | None:
+    """Fragment table of a low-cardinality column, else None."""
+    prefix = _prefix(key)
     if pa.types.is_boolean(col.type):
-        return pc.if_else(col, f'"{key}":true,', f'"{key}":false,')
-    return pc.binary_join_element_wise(f'"{key}":"', _esc(col), '",', "")
+        bits = col.fill_null(False).to_numpy(zero_copy_only=False)
+        codes = np.where(_valid(col), bits.astype(np.int64), 2)
+        return codes, [prefix + b"false", prefix + b"true", b""]
+    if pa.types.is_dictionary(col.type):
+        vocab = col.dictionary.to_pylist()
+        if len(vocab) > _MAX_COMBOS or not pa.types.is_string(col.dictionary.type):
+            return None
+        codes = col.indices.fill_null(len(vocab)).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, _render(prefix, tuple(vocab), True)
+    quote = not pa.types.is_integer(col.type)
+    if not quote:
+        col = col.cast(pa.string())
+    elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise TypeError(f"unsupported JSONL column type {col.type}")
+    if len(pc.unique(col.slice(0, _SAMPLE_ROWS))) > _LOW_CARD:
+        return None
+    enc = pc.dictionary_encode(col)
+    vocab = enc.dictionary.to_pylist()
+    if len(vocab) > _MAX_COMBOS:
+        return None
+    codes = enc.indices.fill_null(len(vocab)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, _render(prefix, tuple(vocab), quote)
 
 
-def _join(frags: Sequence[pa.Array]) -> pa.Array:
-    """Concatenate fragments (nulls = absent) and drop the trailing comma."""
-    filled = [pc.fill_null(f, "") for f in frags]
-    joined = filled[0] if len(filled) == 1 else pc.binary_join_element_wise(*filled, "")
-    return pc.utf8_rtrim(joined, characters=",")
+def _combine(a: _Vocab, b: _Vocab) -> _Vocab | None:
+    """Fragment table of two adjacent slots (concatenated), None if too many combinations."""
+    (ca, fa), (cb, fb) = a, b
+    prod = len(fa) * len(fb)
+    combined = ca * len(fb) + cb
+    if prod <= 1 << 22:
+        used = np.zeros(prod, dtype=bool)
+        used[combined] = True
+        ids = np.flatnonzero(used)
+        if len(ids) > _MAX_COMBOS:
+            return None
+        remap = np.zeros(prod, dtype=np.int64)
+        remap[ids] = np.arange(len(ids))
+        codes = remap[combined]
+    else:
+        ids, codes = np.unique(combined, return_inverse=True)
+        if len(ids) > _MAX_COMBOS:
+            return None
+    return codes, [fa[i // len(fb)] + fb[i % len(fb)] for i in ids.tolist()]
 
 
-def _obj(key: str, frags: Sequence[pa.Array]) -> pa.Array:
-    """``"key":{...},`` fragment, null when every member is null."""
-    inner = _join(frags)
-    wrapped = pc.binary_join_element_wise(f'"{key}":{{', inner, "},", "")
-    return pc.if_else(pc.equal(inner, ""), pa.scalar(None, pa.string()), wrapped)
+def _node_vocab(node: _Node, leaf: Any) -> _Vocab | None:
+    """Fragment table of a whole node (leaf or object of low-cardinality leaves), else None."""
+    if node.column is not None:
+        return leaf(node)
+    assert node.children is not None
+    acc: _Vocab | None = None
+    for child in node.children:
+        v = _node_vocab(child, leaf)
+        if v is None:
+            return None
+        acc = v if acc is None else _combine(acc, v)
+        if acc is None:
+            return None
+    assert acc is not None
+    codes, frags = acc
+    head = ("," + json.dumps(node.key) + ":{").encode()
+    return codes, [head + f[1:] + b"}" if f else b"" for f in frags]
 
 
-def jsonl_lines(table: pa.Table) -> pa.Array:
-    """Nested Segment JSON object per row of a flat table, each ending with a newline."""
-    c = {name: table.column(name).combine_chunks() for name in table.column_names}
-    top = [
-        _kv(k, c[k])
-        for k in ("type", "messageId", "timestamp", "userId", "anonymousId", "previousId")
-    ]
-    top += [_kv("event", c["event"]), _kv("name", c["name"])]
-    props = ("experiment_id", "variation", "flag_key", "enabled", "url")
-    top.append(_obj("properties", [_kv(k, c[f"properties.{k}"]) for k in props]))
-    top.append(_obj("traits", [_kv(k, c[f"traits.{k}"]) for k in ("email", "plan", "country")]))
-    ctx = [
-        _kv("ip", c["context.ip"]),
-        _kv("userAgent", c["context.userAgent"]),
-        _obj("page", [_kv("url", c["context.page.url"])]),
-        _obj(
-            "library",
-            [_kv(k, c[f"context.library.{k}"]) for k in ("name", "version")],
-        ),
-    ]
-    top.append(_obj("context", ctx))
-    return pc.binary_join_element_wise("{", _join(top), "}\n", "")
+def _string_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int64 (n+1,), data uint8) of a string array."""
+    if pa.types.is_large_string(col.type):
+        col = col.cast(pa.string())
+    bufs = col.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(col) + 1, offset=4 * col.offset)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
 
 
-def _write_lines(fh: Any, lines: pa.Array) -> None:
-    if len(lines) == 0:
-        return
-    lines = pa.concat_arrays([lines]) if lines.offset else lines
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1)
-    fh.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
+def _raw_slot(key: str, col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-padded ``,"key":"value"`` bytes (n, w) copied from the buffers, and presence."""
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    n, valid = len(col), _valid(col)
+    quote = b"" if pa.types.is_integer(col.type) else b'"'
+    if not quote:
+        col = col.cast(pa.string())
+    offsets, data = _string_buffers(col)
+    used = data[offsets[0] : offsets[-1]]
+    if bool(((used == 34) | (used == 92) | (used < 32)).any()):  # needs escaping: slow path
+        esc = [
+            None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in col.to_pylist()
+        ]
+        col = pa.array(esc, type=pa.string())
+        offsets, data = _string_buffers(col)
+        used = data[offsets[0] : offsets[-1]]
+    lens = np.where(valid, offsets[1:] - offsets[:-1], 0)
+    w = int(lens.max()) if n else 0
+    head = _prefix(key) + quote
+    lp = len(head)
+    mat = np.zeros((n, lp + w + len(quote)), dtype=np.uint8)
+    mat[:, :lp] = np.frombuffer(head, dtype=np.uint8)
+    nvalid = int(valid.sum())
+    if w and bool((lens[valid] == w).all()) and len(used) == w * nvalid:  # fixed width
+        if nvalid == n:
+            mat[:, lp : lp + w] = used.reshape(n, w)
+        else:
+            mat[valid, lp : lp + w] = used.reshape(-1, w)
+    elif w:
+        padded = pc.ascii_rpad(pc.fill_null(col, ""), width=w, padding="\x00")
+        offsets, data = _string_buffers(padded)
+        mat[:, lp : lp + w] = data[offsets[0] : offsets[-1]].reshape(n, w)
+    if quote:
+        mat[:, -1] = quote[0]
+    if nvalid < n:
+        mat[~valid] = 0
+    return mat, valid
+
+
+def jsonl_bytes(table: pa.Table) -> np.ndarray:
+    """Nested JSON lines (``\\n``-terminated, as a uint8 array) for a flat table: dotted column
+    names become nested objects; null fields and objects with only null fields are omitted."""
+    n = table.num_rows
+    if n == 0:
+        return np.zeros(0, dtype=np.uint8)
+    cols = {name: table.column(name).combine_chunks() for name in table.column_names}
+    leaf_cache: dict[str, _Vocab | None] = {}
+
+    def leaf(node: _Node) -> _Vocab | None:
+        assert node.column is not None
+        if node.column not in leaf_cache:
+            leaf_cache[node.column] = _leaf_vocab(node.key, cols[node.column])
+        return leaf_cache[node.column]
+
+    slots: list[np.ndarray] = []  # (n, w) zero-padded byte blocks, in row order
+    width = 0
+    commas: list[tuple[np.ndarray, np.ndarray]] = []  # (member offsets, presence matrix)
+
+    def add(mat: np.ndarray) -> int:
+        nonlocal width
+        slots.append(mat)
+        width += mat.shape[1]
+        return width - mat.shape[1]
+
+    def scope(nodes: list[_Node]) -> np.ndarray:
+        offs: list[int] = []
+        pres: list[np.ndarray] = []
+
+        def emit(v: _Vocab) -> None:
+            codes, frags = v
+            tab = np.zeros((len(frags), max(1, max(map(len, frags)))), dtype=np.uint8)
+            for i, f in enumerate(frags):
+                tab[i, : len(f)] = np.frombuffer(f, dtype=np.uint8)
+            offs.append(add(tab[codes]))
+            pres.append(np.array([len(f) > 0 for f in frags])[codes])
+
+        run: _Vocab | None = None
+        for node in nodes:
+            v = _node_vocab(node, leaf)
+            if v is not None:
+                merged = None if run is None else _combine(run, v)
+                if merged is None and run is not None:
+                    emit(run)
+                run = v if merged is None else merged
+                continue
+            if run is not None:
+                emit(run)
+                run = None
+            if node.column is not None:
+                mat, present = _raw_slot(node.key, cols[node.column])
+                offs.append(add(mat))
+                pres.append(present)
+                continue
+            assert node.children is not None
+            head = len(slots)
+            offs.append(add(np.frombuffer(_prefix(node.key) + b"{", np.uint8)[None, :]))
+            present = scope(node.children)
+            add(np.frombuffer(b"}", np.uint8)[None, :])
+            slots[head] = slots[head] * present[:, None]  # drop empty objects
+            slots[-1] = slots[-1] * present[:, None]
+            pres.append(present)
+        if run is not None:
+            emit(run)
+        presence = np.stack(pres, axis=1)
+        commas.append((np.array(offs, dtype=np.int64), presence))
+        return presence.any(axis=1)
+
+    add(np.frombuffer(b"{", np.uint8)[None, :])
+    scope(_json_tree(table.column_names))
+    add(np.frombuffer(b"}\n", np.uint8)[None, :])
+    mat = np.empty((n, width), dtype=np.uint8)
+    o = 0
+    for s in slots:
+        mat[:, o : o + s.shape[1]] = s
+        o += s.shape[1]
+    slots.clear()
+    rows = np.arange(n)
+    for offs, presence in commas:  # drop the comma before each scope's first member
+        has = presence.any(axis=1)
+        mat[rows[has], offs[presence.argmax(axis=1)][has]] = 0
+    return mat[mat != 0]
+
+
+def write_jsonl(fh: Any, table: pa.Table, rows_per_batch: int = 16_384) -> None:
+    """Write ``table`` as nested JSON lines to the binary file ``fh`` in bounded-memory batches."""
+    for start in range(0, table.num_rows, rows_per_batch):
+        fh.write(jsonl_bytes(table.slice(start, rows_per_batch)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -847,36 +1113,51 @@ def write_dataset(
     counts: dict[str, int] = dict.fromkeys(plan.projects, 0)
     writers: dict[str, Any] = {}
     current: str | None = None
+    pending: list[Future[None]] = []
+
+    def write(fmt: str, w: Any, table: pa.Table) -> None:
+        if fmt == "parquet":
+            w.write_table(table, row_group_size=chunk_rows)
+        elif fmt == "csv":
+            w.write_table(table.cast(SCHEMA))
+        else:
+            write_jsonl(w, table.select(_JSON_ORDER))
+
+    def drain() -> None:
+        for f in pending:
+            f.result()
+        pending.clear()
 
     def close() -> None:
+        drain()
         for w in writers.values():
             w.close()
         writers.clear()
 
-    try:
-        for name, table in _iter_tables(plan, chunk_rows):
-            if name != current:
-                close()
-                current = name
-                for fmt in formats:
-                    path = out / f"events-{name}.{fmt}"
-                    files[name].append(path.name)
-                    if fmt == "parquet":
-                        writers[fmt] = pq.ParquetWriter(path, SCHEMA, compression="zstd")
-                    elif fmt == "csv":
-                        writers[fmt] = pacsv.CSVWriter(path, SCHEMA)
-                    else:
-                        writers[fmt] = open(path, "wb")  # noqa: SIM115
-            counts[name] += table.num_rows
-            for fmt, w in writers.items():
-                if fmt == "parquet":
-                    w.write_table(table, row_group_size=chunk_rows)
-                elif fmt == "csv":
-                    w.write_table(table)
-                else:
-                    _write_lines(w, jsonl_lines(table))
-    finally:
-        close()
+    # One writer thread per format; the next chunk is generated while the previous one is
+    # written (numpy/Arrow release the GIL), at most two chunks are alive at a time.
+    with ThreadPoolExecutor(max_workers=len(formats) or 1) as pool:
+        try:
+            for name, table in _iter_tables(plan, chunk_rows, dictionary=True):
+                drain()
+                if name != current:
+                    close()
+                    current = name
+                    for fmt in formats:
+                        path = out / f"events-{name}.{fmt}"
+                        files[name].append(path.name)
+                        if fmt == "parquet":
+                            writers[fmt] = pq.ParquetWriter(
+                                path, DICT_SCHEMA, compression="zstd", store_schema=False
+                            )
+                        elif fmt == "csv":
+                            writers[fmt] = pacsv.CSVWriter(path, SCHEMA)
+                        else:
+                            writers[fmt] = open(path, "wb")  # noqa: SIM115
+                counts[name] += table.num_rows
+                pending.extend(pool.submit(write, f, w, table) for f, w in writers.items())
+        finally:
+            close()
 
     manifest: dict[str, Any] = {
         "generator": "bench.generate",

@@ -18,9 +18,11 @@ Pure: standard library only, no I/O, no clock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -50,7 +52,7 @@ DEFAULT_BOT_PATTERNS: Final[tuple[str, ...]] = (
     "go-http-client", "scrapy", "curl/", "wget/",
 )
 # fmt: on
-"""Case-insensitive regex fragments searched anywhere in ``context.userAgent``.
+"""Regex fragments searched anywhere in ``context.userAgent``, ASCII letters in either case.
 
 Chosen to catch crawlers, link previewers, headless browsers and scripted HTTP clients while
 leaving real browsers and mobile SDKs alone. Server-side calls normally carry no user agent and
@@ -158,6 +160,45 @@ def glob_to_regex(pattern: str) -> str:
     return "(?s:" + "".join(parts) + ")"
 
 
+def glob_match(pattern: str, text: str) -> bool:
+    """Whether the glob matches the whole ``text``: what ``glob_to_regex`` means, in linear time.
+
+    Python's backtracking ``re`` takes exponential time on ``*a*a*b`` against a long URL, and
+    URLs come from clients; so Python matches globs directly (anchored ends, then each middle
+    segment at its leftmost place), while DuckDB runs the regex on RE2, which is linear.
+    """
+    first, *rest = pattern.split("*")
+    if not rest:
+        return len(text) == len(first) and _segment_at(first, text, 0)
+    *middle, last = rest
+    end = len(text) - len(last)
+    if end < len(first) or not (_segment_at(first, text, 0) and _segment_at(last, text, end)):
+        return False
+    position = len(first)
+    for segment in middle:
+        if "?" in segment:
+            found = _segment_regex(segment).search(text, position, end)
+            start = -1 if found is None else found.start()
+        else:
+            start = text.find(segment, position, end)
+        if start < 0:
+            return False
+        position = start + len(segment)
+    return True
+
+
+def _segment_at(segment: str, text: str, at: int) -> bool:
+    return all(
+        s == "?" or s == t for s, t in zip(segment, text[at : at + len(segment)], strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    return re.compile("(?s:" + ".".join(re.escape(part) for part in segment.split("?")) + ")")
+
+
+_ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _DOMAIN: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
 _PORTABLE_TOKEN: Final = re.compile(
     r"""\\[!-/:-@\[-`{-~]                                  # escaped punctuation
@@ -177,24 +218,56 @@ def portable_regex_problem(pattern: str) -> str | None:
     quantifiers ``* + ? {m,n}`` (lazy too) and simple ``[classes]``. Refused because the
     engines differ: ``\\d \\w \\s \\b`` (Unicode in Python, ASCII in RE2), ``$`` (Python also
     matches before a final newline), lookarounds, backreferences, inline flags, possessive
-    quantifiers and nested set syntax.
+    quantifiers and nested set syntax. Repeated groups (``(ab)+``) are refused too: user agents
+    are client-controlled and Python's backtracking would make them a denial-of-service lever.
     """
-    i, after_quantifier = 0, False
+    i, previous = 0, ""
     while i < len(pattern):
         token = _PORTABLE_TOKEN.match(pattern, i)
         quantifier = token is not None and token.group()[0] in "*+?{"
-        if token is None or (quantifier and after_quantifier):
+        if quantifier and previous == ")":
+            return "repeat single characters or [classes], not groups (slow to match)"
+        if token is None or (quantifier and previous[:1] in ("*", "+", "?", "{")):
             return (
                 f"not portable at {pattern[i : i + 12]!r}: use ASCII literals, \\-escaped"
                 " punctuation, . | ^ ( ) (?:) * + ? {m,n} and simple [classes] (\\d \\w \\s \\b $"
                 " and (?...) constructs differ between Python and DuckDB)"
             )
-        i, after_quantifier = token.end(), quantifier
+        i, previous = token.end(), token.group()
     try:
         re.compile(pattern)
     except re.error as exc:
         return f"not a valid regular expression: {exc}"
     return None
+
+
+def ascii_caseless(pattern: str) -> str:
+    """``pattern`` (portable dialect) with each ASCII letter matching both cases, flag-free.
+
+    Python's IGNORECASE and RE2's ``(?i)`` fold different non-ASCII letters (Python lets ``i``
+    match ``İ``, RE2 does not), so the rule spells case out: ``bot`` → ``[bB][oO][tT]``.
+    """
+    out = []
+    for token in _PORTABLE_TOKEN.finditer(pattern):
+        text = token.group()
+        if text.startswith("["):
+            negate = text.startswith("[^")
+            body, chars, i = text[1 + negate : -1], set(), 0
+            while i < len(body):
+                low, i = (body[i + 1], i + 2) if body[i] == "\\" else (body[i], i + 1)
+                high = low
+                if i + 1 < len(body) and body[i] == "-":  # a range low-high
+                    i += 1
+                    high, i = (body[i + 1], i + 2) if body[i] == "\\" else (body[i], i + 1)
+                chars.update(chr(c) for c in range(ord(low), ord(high) + 1))
+            chars |= {c.swapcase() for c in chars}
+            listed = "".join(f"\\x{ord(c):02x}" for c in sorted(chars))
+            out.append(f"[{'^' * negate}{listed}]")
+        elif text.isalpha():
+            out.append(f"[{text.lower()}{text.upper()}]")
+        else:
+            out.append(text)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -346,8 +419,7 @@ class ActivityRule:
     internal_email_domains: frozenset[str] = frozenset()
     bot_user_agents: tuple[str, ...] = DEFAULT_BOT_PATTERNS
     exclude_bots: bool = True
-    # Compiled once: (url include, url exclude, bot, internal e-mail), each None when unused.
-    _regexes: tuple[re.Pattern[str] | None, ...] = field(init=False, repr=False, compare=False)
+    _bot_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -378,9 +450,7 @@ class ActivityRule:
             problems.append(Problem("exclude_bots", "expected true or false"))
         if problems:
             raise InvalidInput(problems)
-        sources = (self.url_include_regex, self.url_exclude_regex, self.bot_regex)
-        regexes = (*sources, self.internal_email_regex)
-        set_(self, "_regexes", tuple(None if r is None else re.compile(r) for r in regexes))
+        set_(self, "_bot_re", None if self.bot_regex is None else re.compile(self.bot_regex))
 
     # -- the regexes both engines run (identical text, RE2-compatible) ------------------------
 
@@ -395,18 +465,19 @@ class ActivityRule:
 
     @property
     def bot_regex(self) -> str | None:
-        """Search (not full-match) regex, case-insensitive; None when bots are not excluded."""
+        """Search (not full-match) regex, ASCII-caseless; None when bots are not excluded."""
         if not self.exclude_bots or not self.bot_user_agents:
             return None
-        return "(?is:" + "|".join(f"(?:{p})" for p in self.bot_user_agents) + ")"
+        return "(?s:" + "|".join(f"(?:{ascii_caseless(p)})" for p in self.bot_user_agents) + ")"
 
     @property
     def internal_email_regex(self) -> str | None:
         """Full-match regex: the part after the last ``@`` is a listed domain or a subdomain."""
         if not self.internal_email_domains:
             return None
-        alternatives = "|".join(glob_to_regex(d) for d in sorted(self.internal_email_domains))
-        return f"(?is:.*@(?:[^@]*\\.)?(?:{alternatives}))"
+        domains = sorted(self.internal_email_domains)
+        alternatives = "|".join(ascii_caseless(re.escape(d)) for d in domains)
+        return f"(?s:.*@(?:[^@]*\\.)?(?:{alternatives}))"
 
     # -- evaluation ---------------------------------------------------------------------------
 
@@ -414,15 +485,14 @@ class ActivityRule:
         """The verdict for one event: matchers, then URL, then bot (first failure wins)."""
         if not any(m.matches(event) for m in self.matchers):
             return Verdict.NOT_ACTIVITY
-        include, exclude, bot, _ = self._regexes
         url = event.page_url
         if url is not None and (
-            (include is not None and include.fullmatch(url) is None)
-            or (exclude is not None and exclude.fullmatch(url) is not None)
+            (self.url_include and not any(glob_match(g, url) for g in self.url_include))
+            or any(glob_match(g, url) for g in self.url_exclude)
         ):
             return Verdict.URL_EXCLUDED
         agent = event.user_agent
-        if agent is not None and bot is not None and bot.search(agent):
+        if agent is not None and self._bot_re is not None and self._bot_re.search(agent):
             return Verdict.BOT
         return Verdict.QUALIFIES
 
@@ -438,8 +508,10 @@ class ActivityRule:
 
     def is_internal_email(self, email: str) -> bool:
         """Domain after the last ``@``, case-insensitive: a listed domain or a subdomain of one."""
-        email_re = self._regexes[3]
-        return email_re is not None and email_re.fullmatch(email) is not None
+        domain = email.rpartition("@")[2].translate(_ASCII_LOWER) if "@" in email else None
+        return domain is not None and any(
+            domain == d or domain.endswith("." + d) for d in self.internal_email_domains
+        )
 
     # -- JSON ---------------------------------------------------------------------------------
 

@@ -57,17 +57,15 @@ def zone(name: str) -> ZoneInfo:
     Machine-dependent names (``localtime``) and leap-second variants (``right/...``) are
     refused: an org's months must not depend on where the meter runs.
     """
-    problem = InvalidInput.field(
+    if isinstance(name, str) and name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass  # ValueError: a malformed key or not a TZif file; OSError: 'America' (a folder)
+    raise InvalidInput.field(
         "timezone",
         f"unknown time zone {name!r}; expected an IANA name such as 'Europe/Paris' or 'UTC'",
     )
-    if not isinstance(name, str) or name in _NOT_ZONES or name.startswith(_NOT_ZONE_PREFIXES):
-        raise problem
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        # ValueError: malformed key or not a TZif file; OSError: a directory such as 'America'.
-        raise problem from exc
 
 
 def _require_aware(instant: datetime) -> None:

@@ -89,7 +89,7 @@ class DuckDBStore:
         if target.parent and not target.parent.exists():
             raise StoreUnavailable(f"cannot create the store {target}: {target.parent} does not exist")
         try:
-            con = duckdb.connect(str(target), config={"TimeZone": "UTC"})
+            con = duckdb.connect(str(target))
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreUnavailable(_lock_message(target, exc)) from None
@@ -121,7 +121,7 @@ class DuckDBStore:
             "SELECT id, org_id, name, write_key, activity, created_at FROM projects"
         ).fetchall():
             self._projects[row[0]] = _project(row)
-        self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+        self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][0]
         for org in self._orgs.values():
             self._states[org.id] = self._build_state(con, org)
 
@@ -129,7 +129,7 @@ class DuckDBStore:
         """After a failed transaction: rebuild the touched orgs' state from what is stored."""
         con = self._db.cursor()
         with self._lock:
-            self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+            self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][0]
             for org in self._orgs.values():
                 if org.id in org_ids:
                     self._states[org.id] = self._build_state(con, org)
@@ -153,7 +153,7 @@ class DuckDBStore:
         def job(con: duckdb.DuckDBPyConnection) -> tuple[OrgInfo, Any]:
             if name in self._orgs:
                 raise AlreadyExists(f"org {name!r} already exists")
-            org_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM orgs").fetchone()[0]
+            org_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM orgs").fetchall()[0][0]
             con.execute(
                 "INSERT INTO orgs VALUES (?, ?, ?, ?, ?, ?)", [org_id, name, timezone, cap, policy, now]
             )
@@ -176,7 +176,7 @@ class DuckDBStore:
         def job(con: duckdb.DuckDBPyConnection) -> tuple[ProjectInfo, Any]:
             if any(p.org_id == info_org.id and p.name == name for p in self._projects.values()):
                 raise AlreadyExists(f"project {name!r} already exists in org {org!r}")
-            project_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM projects").fetchone()[0]
+            project_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM projects").fetchall()[0][0]
             con.execute(
                 "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?)",
                 [project_id, info_org.id, name, write_key, json.dumps(rule.to_json()), now],
@@ -288,13 +288,13 @@ class DuckDBStore:
         con = self._db.cursor()
         names = {p.id: p.name for p in self._projects.values()}
         iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
-        reader = con.execute(
+        reader = con.sql(
             "SELECT project_id, billing_time, type, message_id AS messageId, user_id AS userId, "
             "anonymous_id AS anonymousId, previous_id AS previousId, event, name, "
             f'strftime("timestamp", {iso}) AS "timestamp", strftime(sent_at, {iso}) AS sentAt, '
-            "properties, traits, context, extra FROM events WHERE org_id = ? ORDER BY seq",
-            [org.id],
-        ).fetch_record_batch(100_000)
+            "properties, traits, context, extra FROM events WHERE org_id = $org ORDER BY seq",
+            params={"org": org.id},
+        ).to_arrow_reader(100_000)
         try:
             for chunk in reader:
                 for row in chunk.to_pylist():
@@ -322,9 +322,10 @@ def _project(row: tuple[Any, ...]) -> ProjectInfo:
 
 def load_graph(con: duckdb.DuckDBPyConnection, org_id: int) -> IdentityGraph:
     """The identity graph of an org: its ids in index order, then its merges in log order."""
-    ids = con.execute(
-        "SELECT idx, kind, value FROM identities WHERE org_id = ? ORDER BY idx", [org_id]
-    ).arrow()
+    ids = con.sql(
+        "SELECT idx, kind, value FROM identities WHERE org_id = $org ORDER BY idx",
+        params={"org": org_id},
+    ).to_arrow_table()
     merges = con.execute(
         "SELECT absorbed, survivor FROM identity_merges WHERE org_id = ? ORDER BY seq", [org_id]
     ).fetchnumpy()

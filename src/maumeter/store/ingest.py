@@ -90,7 +90,7 @@ def commit_batch(
     rule = state.rules[project_id]
     con.register("_batch", batch)
     try:
-        verdicts = con.execute(f"SELECT {verdict_sql(rule)} AS v FROM _batch").arrow()
+        verdicts = con.sql(f"SELECT {verdict_sql(rule)} AS v FROM _batch").to_arrow_table()
     finally:
         con.unregister("_batch")
     verdict = verdicts.column("v").combine_chunks()

@@ -110,7 +110,7 @@ def local_epoch_days(epoch_us: npt.ArrayLike, tz_name: str) -> npt.NDArray[np.in
     0001-01-02 to 9999-12-30 UTC (others raise ValueError); keeps the input's shape.
     """
     zone(tz_name)  # an unknown zone is the caller's input error: raise it before any work
-    t = _integers(epoch_us, "epoch_us")
+    t = _integers(epoch_us, "epoch_us").astype(np.int64, copy=False)
     out = np.empty(t.shape, dtype=np.int32)
     flat_t, flat_out = t.reshape(-1), out.reshape(-1)
     if flat_t.size == 0:
@@ -175,7 +175,7 @@ def month_index_of_epoch_days(days: npt.ArrayLike) -> npt.NDArray[np.int32]:
     if lo < _MIN_DAY or hi > _MAX_DAY:
         raise ValueError("epoch days out of range: dates must lie in years 1..9999")
     if hi - lo + 1 > max(4 * flat_d.size, 1 << 16):  # few days over a long span: no table
-        flat_out[:] = _month_index(flat_d.astype(np.int64))
+        flat_out[:] = _month_index(flat_d.astype(np.int64, copy=False))
         return out
     table = _month_index(np.arange(lo, hi + 1, dtype=np.int64))
     buf = np.empty(min(flat_d.size, _CHUNK), dtype=np.intp)
@@ -187,13 +187,13 @@ def month_index_of_epoch_days(days: npt.ArrayLike) -> npt.NDArray[np.int32]:
     return out
 
 
-def _integers(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
+def _integers(values: npt.ArrayLike, name: str) -> npt.NDArray[np.integer]:
     array = np.asarray(values)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
     if array.dtype.kind == "u" and array.size and int(array.max()) > np.iinfo(np.int64).max:
         raise ValueError(f"{name} out of range")
-    return array.astype(np.int64, copy=False)
+    return array
 
 
 def _month_index(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:

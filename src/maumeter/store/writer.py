@@ -80,9 +80,14 @@ class Writer:
                     stop = True
                     break
                 group.append(more)
-            if not self._commit(group) and len(group) > 1:
-                for single in group:
-                    self._commit([single])
+            try:
+                if not self._commit(group) and len(group) > 1:
+                    for single in group:
+                        self._commit([single])
+            except BaseException as exc:  # never leave a caller waiting on a dead thread
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
             if stop:
                 return
 
@@ -114,10 +119,14 @@ class Writer:
             if len(group) == 1:
                 failed.future.set_exception(error)  # type: ignore[arg-type]
             return False
-        with self._lock:
-            for _, _, post in results:
-                if post is not None:
-                    post()
+        try:
+            with self._lock:
+                for _, _, post in results:
+                    if post is not None:
+                        post()
+        except BaseException:
+            # Committed, but the live state missed an update: rebuild it from the store.
+            self._reload(tuple(sorted({org for item in group for org in item.orgs})))
         for item, value, _ in results:
             item.future.set_result(value)
         return True
