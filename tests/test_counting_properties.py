@@ -24,8 +24,12 @@ TZ = "America/New_York"
 PROJECTS = ("web", "app")
 RULES = {"web": preset("any-activity"), "app": preset("decisions-and-tracking")}
 # Around the New York March DST change and the end of February / March.
-ANCHORS = [datetime(2024, 3, 1, 5, tzinfo=UTC), datetime(2024, 3, 10, 7, tzinfo=UTC),
-           datetime(2024, 4, 1, 4, tzinfo=UTC), datetime(2024, 2, 15, tzinfo=UTC)]
+ANCHORS = [
+    datetime(2024, 3, 1, 5, tzinfo=UTC),
+    datetime(2024, 3, 10, 7, tzinfo=UTC),
+    datetime(2024, 4, 1, 4, tzinfo=UTC),
+    datetime(2024, 2, 15, tzinfo=UTC),
+]
 MONTHS = [Month(2024, 2), Month(2024, 3), Month(2024, 4)]
 
 ids = st.sampled_from(["a0", "a1", "a2", "a3", "a4"])
@@ -42,8 +46,12 @@ def records(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     if kind == "alias":
         record.update(type="alias", userId=draw(users), previousId=draw(st.one_of(ids, users)))
     elif kind == "link":
-        record.update(type=draw(st.sampled_from(["identify", "track"])), userId=draw(users),
-                      anonymousId=draw(ids), event="Decision")
+        record.update(
+            type=draw(st.sampled_from(["identify", "track"])),
+            userId=draw(users),
+            anonymousId=draw(ids),
+            event="Decision",
+        )
     else:
         who = draw(st.sampled_from(["anon", "user", "both"]))
         record["type"] = kind
@@ -110,9 +118,12 @@ def test_fast_count_equals_reference(stream: list[tuple[str, dict[str, Any]]]) -
 
 @SETTINGS
 @given(streams, st.lists(st.integers(0, 40), max_size=4))
-def test_batch_split_independence(stream: list[tuple[str, dict[str, Any]]], cuts: list[int]) -> None:
-    stream = [s for s in stream if s[0] == "web"] or [("web", {"type": "page", "userId": "u0",
-                                                              "timestamp": "2024-03-02T00:00:00Z"})]
+def test_batch_split_independence(
+    stream: list[tuple[str, dict[str, Any]]], cuts: list[int]
+) -> None:
+    stream = [s for s in stream if s[0] == "web"] or [
+        ("web", {"type": "page", "userId": "u0", "timestamp": "2024-03-02T00:00:00Z"})
+    ]
     points = sorted({c for c in cuts if 0 < c < len(stream)})
     with load(stream) as whole, load(stream, points) as split:
         assert figures(whole) == figures(split)
@@ -120,7 +131,9 @@ def test_batch_split_independence(stream: list[tuple[str, dict[str, Any]]], cuts
 
 @SETTINGS
 @given(streams, st.randoms(use_true_random=False))
-def test_reingesting_anything_is_a_no_op(stream: list[tuple[str, dict[str, Any]]], rnd: random.Random) -> None:
+def test_reingesting_anything_is_a_no_op(
+    stream: list[tuple[str, dict[str, Any]]], rnd: random.Random
+) -> None:
     with load(stream) as meter:
         before = figures(meter)
         again = rnd.sample(stream, k=rnd.randint(1, len(stream)))
@@ -142,7 +155,11 @@ def _conflict_free(stream: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, 
         anon = r.get("previousId") if r.get("type") == "alias" else r.get("anonymousId")
         if r.get("type") == "alias" and str(r.get("previousId", "")).startswith("u"):
             continue  # user-to-user aliases pick the key by order; counts still commute
-        if anon is not None and r.get("userId") is not None and owner.setdefault(anon, r["userId"]) != r["userId"]:
+        if (
+            anon is not None
+            and r.get("userId") is not None
+            and owner.setdefault(anon, r["userId"]) != r["userId"]
+        ):
             continue
         kept.append((p, r))
     return kept
@@ -150,7 +167,9 @@ def _conflict_free(stream: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, 
 
 @SETTINGS
 @given(streams, st.randoms(use_true_random=False))
-def test_order_independence_and_merges_commute(stream: list[tuple[str, dict[str, Any]]], rnd: random.Random) -> None:
+def test_order_independence_and_merges_commute(
+    stream: list[tuple[str, dict[str, Any]]], rnd: random.Random
+) -> None:
     stream = _conflict_free(stream)
     shuffled = stream[:]
     rnd.shuffle(shuffled)

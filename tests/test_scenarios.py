@@ -9,8 +9,13 @@ MARCH = Month(2024, 3)
 
 
 def decision(user: str, experiment: str, n: int, **props: object) -> dict[str, object]:
-    return {"type": "track", "userId": user, "event": "Decision", "messageId": f"{user}-{experiment}-{n}",
-            "properties": {"experiment_id": experiment, "variation": "a", **props}}
+    return {
+        "type": "track",
+        "userId": user,
+        "event": "Decision",
+        "messageId": f"{user}-{experiment}-{n}",
+        "properties": {"experiment_id": experiment, "variation": "a", **props},
+    }
 
 
 def test_optimizely_attic_and_button(meter: Meter) -> None:
@@ -18,8 +23,12 @@ def test_optimizely_attic_and_button(meter: Meter) -> None:
     a refresh → 8; three searches with a Full Stack decision each → 11 impressions, 1 MAU."""
     meter.create_org("attic")
     meter.create_project("attic", "web", "decisions-and-tracking")
-    visit = [decision("v1", "exp1", 0), decision("v1", "exp2", 0), decision("v1", "exp3", 0),
-             decision("v1", "exp3", 1)]
+    visit = [
+        decision("v1", "exp1", 0),
+        decision("v1", "exp2", 0),
+        decision("v1", "exp3", 0),
+        decision("v1", "exp3", 1),
+    ]
     meter.ingest(visit, "attic", "web")
     usage = meter.mau("attic", MARCH)
     assert (usage.mau, usage.impressions) == (1, 4)
@@ -44,12 +53,24 @@ def test_jimo_anonymous_inflation(meter: Meter) -> None:
     """One human on two devices without identification is 2 MAU; identified on both, 1."""
     meter.create_org("jimo")
     meter.create_project("jimo", "app", "sdk-load")
-    meter.ingest([{"type": "track", "anonymousId": "laptop", "event": "SDK Loaded"},
-                  {"type": "track", "anonymousId": "phone", "event": "SDK Loaded"}], "jimo", "app")
+    meter.ingest(
+        [
+            {"type": "track", "anonymousId": "laptop", "event": "SDK Loaded"},
+            {"type": "track", "anonymousId": "phone", "event": "SDK Loaded"},
+        ],
+        "jimo",
+        "app",
+    )
     usage = meter.mau("jimo", MARCH)
     assert (usage.mau, usage.anonymous, usage.identified) == (2, 2, 0)
-    meter.ingest([{"type": "identify", "anonymousId": "laptop", "userId": "ada"},
-                  {"type": "identify", "anonymousId": "phone", "userId": "ada"}], "jimo", "app")
+    meter.ingest(
+        [
+            {"type": "identify", "anonymousId": "laptop", "userId": "ada"},
+            {"type": "identify", "anonymousId": "phone", "userId": "ada"},
+        ],
+        "jimo",
+        "app",
+    )
     usage = meter.mau("jimo", MARCH)
     assert (usage.mau, usage.anonymous, usage.identified) == (1, 0, 1)
     assert [p.person for p in meter.active_persons("jimo", MARCH)] == ["ada"]
@@ -73,7 +94,11 @@ def test_optimizely_cross_project_dedupe(meter: Meter) -> None:
 def test_empty_snippet_counts_nobody(meter: Meter) -> None:
     meter.create_org("o")
     meter.create_project("o", "web", "decisions-and-tracking")
-    meter.ingest([{"type": "page", "anonymousId": "a", "context": {"page": {"url": "https://x/"}}}], "o", "web")
+    meter.ingest(
+        [{"type": "page", "anonymousId": "a", "context": {"page": {"url": "https://x/"}}}],
+        "o",
+        "web",
+    )
     assert meter.mau("o", MARCH).mau == 0
     assert meter.verify("o").equal
 
@@ -104,8 +129,14 @@ def test_import_uses_recorded_timestamps_and_requires_them(meter: Meter) -> None
     meter.create_org("o")
     meter.create_project("o", "web")
     result = meter.import_records(
-        [[{"type": "page", "userId": "u", "timestamp": "2023-07-04T10:00:00Z"},
-          {"type": "page", "userId": "v"}]], "o", "web"
+        [
+            [
+                {"type": "page", "userId": "u", "timestamp": "2023-07-04T10:00:00Z"},
+                {"type": "page", "userId": "v"},
+            ]
+        ],
+        "o",
+        "web",
     )
     assert result.accepted == 1
     assert [(r.index, r.problems[0].field) for r in result.rejected] == [(1, "timestamp")]
@@ -116,8 +147,14 @@ def test_duplicates_are_acknowledged_not_counted(meter: Meter) -> None:
     meter.create_org("o")
     meter.create_project("o", "web")
     first = meter.ingest([{"type": "page", "userId": "u", "messageId": "m"}], "o", "web")
-    again = meter.ingest([{"type": "page", "userId": "u", "messageId": "m"},
-                          {"type": "page", "userId": "u", "messageId": "m"}], "o", "web")
+    again = meter.ingest(
+        [
+            {"type": "page", "userId": "u", "messageId": "m"},
+            {"type": "page", "userId": "u", "messageId": "m"},
+        ],
+        "o",
+        "web",
+    )
     assert (first.accepted, again.accepted, again.duplicates) == (1, 0, 2)
     assert meter.mau("o", MARCH).impressions == 1
 
@@ -125,6 +162,8 @@ def test_duplicates_are_acknowledged_not_counted(meter: Meter) -> None:
 def test_valid_records_are_kept_when_others_are_rejected(meter: Meter) -> None:
     meter.create_org("o")
     meter.create_project("o", "web")
-    result = meter.ingest([{"type": "page", "userId": "u"}, {"type": "track", "userId": "v"}], "o", "web")
+    result = meter.ingest(
+        [{"type": "page", "userId": "u"}, {"type": "track", "userId": "v"}], "o", "web"
+    )
     assert result.accepted == 1
     assert result.rejected[0].index == 1 and result.rejected[0].problems[0].field == "event"

@@ -64,7 +64,9 @@ def day_option(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name) from None
+        raise click.BadParameter(
+            f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name
+        ) from None
 
 
 def emit_json(value: Any) -> None:
@@ -86,19 +88,29 @@ def org() -> None:
 
 @org.command("create")
 @click.argument("name")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the billing month.")
+@click.option(
+    "--timezone", default="UTC", show_default=True, help="IANA zone of the billing month."
+)
 @click.option("--cap", type=click.IntRange(min=0), default=None, help="Monthly MAU allotment.")
-@click.option("--policy", type=click.Choice(["hard", "soft", "none"]), default="none", show_default=True)
+@click.option(
+    "--policy", type=click.Choice(["hard", "soft", "none"]), default="none", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def org_create(ctx: click.Context, name: str, timezone: str, cap: int | None, policy: str, as_json: bool) -> None:
+def org_create(
+    ctx: click.Context, name: str, timezone: str, cap: int | None, policy: str, as_json: bool
+) -> None:
     """Create an org."""
     with opened(ctx) as meter:
         info = meter.create_org(name, timezone=timezone, cap=cap, policy=policy)
     if as_json:
-        emit_json({"org": info.name, "timezone": info.timezone, "cap": info.cap, "policy": info.policy})
+        emit_json(
+            {"org": info.name, "timezone": info.timezone, "cap": info.cap, "policy": info.policy}
+        )
     else:
-        out.print(f"created org [bold]{info.name}[/] (time zone {info.timezone}, policy {info.policy})")
+        out.print(
+            f"created org [bold]{info.name}[/] (time zone {info.timezone}, policy {info.policy})"
+        )
 
 
 @org.command("list")
@@ -126,12 +138,21 @@ def project() -> None:
 @project.command("create")
 @click.argument("org_name", metavar="ORG")
 @click.argument("name", metavar="PROJECT")
-@click.option("--activity", default=None, help="Preset: any-activity, sdk-load, decisions-and-tracking, conversation.")
+@click.option(
+    "--activity",
+    default=None,
+    help="Preset: any-activity, sdk-load, decisions-and-tracking, conversation.",
+)
 @click.option("--activity-json", default=None, metavar="RULE", help="A custom rule as JSON.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def project_create(
-    ctx: click.Context, org_name: str, name: str, activity: str | None, activity_json: str | None, as_json: bool
+    ctx: click.Context,
+    org_name: str,
+    name: str,
+    activity: str | None,
+    activity_json: str | None,
+    as_json: bool,
 ) -> None:
     """Create a project and print its write key."""
     if activity and activity_json:
@@ -154,7 +175,10 @@ def project_list(ctx: click.Context, org_name: str, as_json: bool) -> None:
     """List an org's projects."""
     with opened(ctx) as meter:
         projects = meter.projects(org_name)
-    rows = [{"project": p.name, "activity": p.activity.preset, "write_key": p.write_key} for p in projects]
+    rows = [
+        {"project": p.name, "activity": p.activity.preset, "write_key": p.write_key}
+        for p in projects
+    ]
     if as_json:
         emit_json(rows)
         return
@@ -170,22 +194,30 @@ def project_list(ctx: click.Context, org_name: str, as_json: bool) -> None:
 @click.option("--project", "project_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def import_(ctx: click.Context, file: Path, org_name: str, project_name: str, as_json: bool) -> None:
+def import_(
+    ctx: click.Context, file: Path, org_name: str, project_name: str, as_json: bool
+) -> None:
     """Import history (JSONL, JSON, CSV, Parquet): each record's timestamp decides its month."""
     if not file.exists():
         fail(f"FILE: {file} does not exist")
     with opened(ctx) as meter:
         meter.store.project(org_name, project_name)
         total = count_rows(file)
-        columns = [TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        columns = [
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        ]
         with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("import", total=total)
             result = meter.import_file(file, org_name, project_name, lambda n: bar.advance(task, n))
     if as_json:
         emit_json(result.to_dict())
         return
+    rejected = len(result.rejected)
     out.print(
-        f"accepted {result.accepted:,}  duplicates {result.duplicates:,}  rejected {len(result.rejected):,}"
+        f"accepted {result.accepted:,}  duplicates {result.duplicates:,}  rejected {rejected:,}"
     )
     for rejection in result.rejected[:5]:
         reasons = "; ".join(str(p) for p in rejection.problems)
@@ -197,10 +229,14 @@ def import_(ctx: click.Context, file: Path, org_name: str, project_name: str, as
 @main.command()
 @click.argument("org_name", metavar="ORG")
 @click.option("--project", "project_name", default=None)
-@click.option("--month", default=None, metavar="YYYY-MM", help="Default: the current month in the org's zone.")
+@click.option(
+    "--month", default=None, metavar="YYYY-MM", help="Default: the current month in the org's zone."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def mau(ctx: click.Context, org_name: str, project_name: str | None, month: str | None, as_json: bool) -> None:
+def mau(
+    ctx: click.Context, org_name: str, project_name: str | None, month: str | None, as_json: bool
+) -> None:
     """Monthly active users of an org (the pool) or one project."""
     when = month_option(month)
     with opened(ctx) as meter:
@@ -211,7 +247,8 @@ def mau(ctx: click.Context, org_name: str, project_name: str | None, month: str 
     scope = f"{org_name}/{project_name}" if project_name else org_name
     out.print(f"[bold]{scope}[/] {usage.month}: [bold]{usage.mau:,}[/] MAU")
     out.print(
-        f"  identified {usage.identified:,}  anonymous {usage.anonymous:,}  impressions {usage.impressions:,}"
+        f"  identified {usage.identified:,}  anonymous {usage.anonymous:,}"
+        f"  impressions {usage.impressions:,}"
     )
 
 
@@ -224,7 +261,13 @@ def mau(ctx: click.Context, org_name: str, project_name: str | None, month: str 
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def series(
-    ctx: click.Context, org_name: str, metric: str, start: str, end: str, project_name: str | None, as_json: bool
+    ctx: click.Context,
+    org_name: str,
+    metric: str,
+    start: str,
+    end: str,
+    project_name: str | None,
+    as_json: bool,
 ) -> None:
     """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
     first, last = day_option(start, "--from"), day_option(end, "--to")
@@ -243,14 +286,27 @@ def series(
 @click.argument("org_name", metavar="ORG")
 @click.option("--month", required=True, metavar="YYYY-MM")
 @click.option("--project", "project_name", default=None)
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="A .csv file (default: stdout).")
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="A .csv file (default: stdout)."
+)
 @click.pass_context
-def export(ctx: click.Context, org_name: str, month: str, project_name: str | None, output: Path | None) -> None:
+def export(
+    ctx: click.Context, org_name: str, month: str, project_name: str | None, output: Path | None
+) -> None:
     """The counted persons of a month, with the event that counted each, as CSV."""
     when = month_option(month)
     with opened(ctx) as meter:
         persons = meter.active_persons(org_name, when, project_name)
-    fields = ["person", "identified", "first_seen", "projects", "project", "event_type", "event", "message_id"]
+    fields = [
+        "person",
+        "identified",
+        "first_seen",
+        "projects",
+        "project",
+        "event_type",
+        "event",
+        "message_id",
+    ]
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -268,7 +324,9 @@ def export(ctx: click.Context, org_name: str, month: str, project_name: str | No
 
 @main.command()
 @click.argument("org_name", metavar="ORG")
-@click.option("--month", default=None, metavar="YYYY-MM", help="Default: every month with activity.")
+@click.option(
+    "--month", default=None, metavar="YYYY-MM", help="Default: every month with activity."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def verify(ctx: click.Context, org_name: str, month: str | None, as_json: bool) -> None:
@@ -283,8 +341,12 @@ def verify(ctx: click.Context, org_name: str, month: str | None, as_json: bool) 
                 "equal": result.equal,
                 "checks": [
                     {
-                        "month": str(c.month), "project": c.project, "live": c.live,
-                        "reference": c.reference, "missing": c.missing[:100], "extra": c.extra[:100],
+                        "month": str(c.month),
+                        "project": c.project,
+                        "live": c.live,
+                        "reference": c.reference,
+                        "missing": c.missing[:100],
+                        "extra": c.extra[:100],
                         "live_impressions": c.live_impressions,
                         "reference_impressions": c.reference_impressions,
                     }
@@ -298,8 +360,11 @@ def verify(ctx: click.Context, org_name: str, month: str | None, as_json: bool) 
             scope = c.project or "(pool)"
             out.print(f"{mark} {c.month} {scope}: live {c.live:,} reference {c.reference:,}")
             if not c.equal:
-                out.print(f"   missing {c.missing[:10]} extra {c.extra[:10]} impressions "
-                          f"{c.live_impressions} vs {c.reference_impressions}", highlight=False)
+                out.print(
+                    f"   missing {c.missing[:10]} extra {c.extra[:10]} impressions "
+                    f"{c.live_impressions} vs {c.reference_impressions}",
+                    highlight=False,
+                )
         out.print("verified: live counts equal the recount" if result.equal else "verify FAILED")
     sys.exit(0 if result.equal else 1)
 

@@ -19,7 +19,9 @@ PAGES = ("/", "/pricing", "/docs", "/app", "/app/settings", "/app/reports")
 EVENTS = ("SDK Loaded", "Logged In", "Report Viewed", "Order Completed", "Button Clicked")
 
 
-def _events(rng: random.Random, start: datetime, end: datetime, persons: int) -> list[dict[str, Any]]:
+def _events(
+    rng: random.Random, start: datetime, end: datetime, persons: int
+) -> list[dict[str, Any]]:
     span = (end - start).total_seconds()
     records: list[dict[str, Any]] = []
     for n in range(persons):
@@ -30,13 +32,28 @@ def _events(rng: random.Random, start: datetime, end: datetime, persons: int) ->
         for i, at in enumerate(times):
             base: dict[str, Any] = {"anonymousId": anon, "timestamp": at.isoformat()}
             if user and i == 1:
-                records.append({**base, "type": "identify", "userId": user,
-                                "traits": {"email": f"{user}@example.com", "plan": rng.choice(["free", "pro"])}})
+                records.append(
+                    {
+                        **base,
+                        "type": "identify",
+                        "userId": user,
+                        "traits": {
+                            "email": f"{user}@example.com",
+                            "plan": rng.choice(["free", "pro"]),
+                        },
+                    }
+                )
             if user and i >= 1:
                 base["userId"] = user
             url = "https://app.example.com" + rng.choice(PAGES)
-            records.append({**base, "type": "page", "name": url.rsplit("/", 1)[-1] or "home",
-                            "context": {"page": {"url": url}}})
+            records.append(
+                {
+                    **base,
+                    "type": "page",
+                    "name": url.rsplit("/", 1)[-1] or "home",
+                    "context": {"page": {"url": url}},
+                }
+            )
             if rng.random() < 0.5:
                 records.append({**base, "type": "track", "event": rng.choice(EVENTS)})
     records.sort(key=lambda r: r["timestamp"])
@@ -53,7 +70,9 @@ def create_demo(meter: Meter, seed: int = 7) -> ProjectInfo:
     history_start = (month_start - timedelta(days=80)).replace(day=1)
     history = _events(rng, history_start, month_start, persons=400)
     meter.import_records([history], DEMO_ORG, DEMO_PROJECT)
-    today = [{k: v for k, v in r.items() if k != "timestamp"}
-             for r in _events(rng, month_start, now, persons=40)]
+    today = [
+        {k: v for k, v in r.items() if k != "timestamp"}
+        for r in _events(rng, month_start, now, persons=40)
+    ]
     meter.ingest(today, DEMO_ORG, DEMO_PROJECT)
     return project

@@ -186,7 +186,9 @@ class Meter:
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
             problems.append(Problem("cap", "expected a whole number of MAU, 0 or more"))
         if policy not in POLICIES:
-            problems.append(Problem("policy", f"expected one of {', '.join(POLICIES)}, got {policy!r}"))
+            problems.append(
+                Problem("policy", f"expected one of {', '.join(POLICIES)}, got {policy!r}")
+            )
         try:
             zone(timezone)
         except InvalidInput as exc:
@@ -249,7 +251,10 @@ class Meter:
         return result
 
     def import_records(
-        self, chunks: Iterable[Sequence[Any]], org: str, project: str,
+        self,
+        chunks: Iterable[Sequence[Any]],
+        org: str,
+        project: str,
         progress: Callable[[int], None] | None = None,
     ) -> IngestResult:
         """History: each record's own ``timestamp`` decides its period (and is required)."""
@@ -272,7 +277,10 @@ class Meter:
         return result
 
     def import_file(
-        self, path: str | Path, org: str, project: str,
+        self,
+        path: str | Path,
+        org: str,
+        project: str,
         progress: Callable[[int], None] | None = None,
     ) -> IngestResult:
         self.store.project(org, project)
@@ -289,7 +297,12 @@ class Meter:
         month = month or self.current_month(org)
         figures = self.store.mau(info, month, target)
         return Usage(
-            org, project, month, figures.mau, figures.identified, figures.anonymous,
+            org,
+            project,
+            month,
+            figures.mau,
+            figures.identified,
+            figures.anonymous,
             figures.impressions or 0,
         )
 
@@ -299,7 +312,9 @@ class Meter:
         """DAU per day, WAU per ISO week, MAU per calendar month (whole periods that overlap
         the range), or rolling-30 for each day of the range: persons active in D-29..D."""
         if metric not in METRICS:
-            raise InvalidInput.field("metric", f"expected one of {', '.join(METRICS)}, got {metric!r}")
+            raise InvalidInput.field(
+                "metric", f"expected one of {', '.join(METRICS)}, got {metric!r}"
+            )
         if end < start:
             raise InvalidInput.field("to", f"must not be before --from ({start})")
         info = self.store.org(org)
@@ -339,14 +354,18 @@ class Meter:
             keys = {int(r): graph.values[int(r)] for r in counted}
             users = BitMap(counts.users)
             internal = {p: BitMap(bm) for p, bm in counts.internal.items()}
-        rows = self.store.cursor().execute(
-            "SELECT actor, project_id, billing_time, type, event, message_id, seq FROM events "
-            "WHERE org_id = ? AND verdict = 'qualifies' AND day BETWEEN ? AND ?"
-            + (" AND project_id = ?" if target else "")
-            + " ORDER BY billing_time, seq",
-            [info.id, epoch_day(month.first_day()), epoch_day(month.last_day())]
-            + ([target.id] if target else []),
-        ).fetchall()
+        rows = (
+            self.store.cursor()
+            .execute(
+                "SELECT actor, project_id, billing_time, type, event, message_id, seq FROM events "
+                "WHERE org_id = ? AND verdict = 'qualifies' AND day BETWEEN ? AND ?"
+                + (" AND project_id = ?" if target else "")
+                + " ORDER BY billing_time, seq",
+                [info.id, epoch_day(month.first_day()), epoch_day(month.last_day())]
+                + ([target.id] if target else []),
+            )
+            .fetchall()
+        )
         names = {p.id: p.name for p in self.store.projects(org)}
         first: dict[int, ActivePerson] = {}
         projects: dict[int, set[str]] = {}
@@ -357,13 +376,25 @@ class Meter:
             projects.setdefault(root, set()).add(names[pid])
             if root not in first:
                 first[root] = ActivePerson(
-                    keys[root], root in users, billing_time.astimezone(UTC), (), names[pid],
-                    etype, event, message_id,
+                    keys[root],
+                    root in users,
+                    billing_time.astimezone(UTC),
+                    (),
+                    names[pid],
+                    etype,
+                    event,
+                    message_id,
                 )
         return [
             ActivePerson(
-                p.person, p.identified, p.first_seen, tuple(sorted(projects[root])), p.project,
-                p.event_type, p.event, p.message_id,
+                p.person,
+                p.identified,
+                p.first_seen,
+                tuple(sorted(projects[root])),
+                p.project,
+                p.event_type,
+                p.event,
+                p.message_id,
             )
             for root, p in sorted(first.items(), key=lambda item: item[1].person)
         ]
@@ -393,8 +424,14 @@ class Meter:
                 ref = reference.months.get((name, m), set())
                 checks.append(
                     ScopeCheck(
-                        m, name, usage.mau, len(ref), sorted(ref - live), sorted(live - ref),
-                        usage.impressions, reference.impressions.get((name, m), 0),
+                        m,
+                        name,
+                        usage.mau,
+                        len(ref),
+                        sorted(ref - live),
+                        sorted(live - ref),
+                        usage.impressions,
+                        reference.impressions.get((name, m), 0),
                     )
                 )
         return Verification(org, checks)
@@ -423,7 +460,9 @@ class _DayPersons:
             else:
                 ids = BitMap.union(*parts) if len(parts) > 1 else parts[0]
                 arr = np.asarray(ids.to_array(), dtype=np.int64)
-                found = BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
+                found = (
+                    BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
+                )
                 found = self._exclude(found, day)
             self._cache[day] = found
         return found
@@ -495,7 +534,10 @@ def _validate(
             continue
         if require_timestamp and event.timestamp is None:
             result.rejected.append(
-                Rejection(index, [Problem("timestamp", "required when importing history: it decides the month")])
+                Rejection(
+                    index,
+                    [Problem("timestamp", "required when importing history: it decides the month")],
+                )
             )
             continue
         events.append(event)

@@ -9,6 +9,7 @@ Records come out in file order, in chunks, so a 10-million-event file never sits
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Iterator
@@ -38,7 +39,9 @@ def read_records(path: Path, chunk: int = CHUNK) -> Iterator[list[Any]]:
         return _csv(path, chunk)
     if suffix == ".parquet":
         return _parquet(path, chunk)
-    raise InvalidInput.field("FILE", f"unsupported file type {suffix!r}; expected one of {', '.join(FORMATS)}")
+    raise InvalidInput.field(
+        "FILE", f"unsupported file type {suffix!r}; expected one of {', '.join(FORMATS)}"
+    )
 
 
 def count_rows(path: Path) -> int | None:
@@ -97,10 +100,8 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if key in ("properties", "traits", "context", "integrations") and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = json.loads(value)
-            except ValueError:
-                pass
         parts = key.split(".")
         target = record
         for part in parts[:-1]:

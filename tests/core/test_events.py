@@ -16,8 +16,15 @@ def fields(record: object, **kwargs: object) -> list[str]:
 
 def test_a_valid_track_is_normalised() -> None:
     event = parse_event(
-        {"type": "track", "userId": 42, "event": "Logged In", "messageId": "m1",
-         "timestamp": "2024-03-01T12:00:00.000Z", "properties": {"plan": "pro"}, "channel": "web"}
+        {
+            "type": "track",
+            "userId": 42,
+            "event": "Logged In",
+            "messageId": "m1",
+            "timestamp": "2024-03-01T12:00:00.000Z",
+            "properties": {"plan": "pro"},
+            "channel": "web",
+        }
     )
     assert event.user_id == "42"
     assert event.timestamp == datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -28,11 +35,26 @@ def test_a_valid_track_is_normalised() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     problems = validate(
-        {"type": "track", "userId": "", "anonymousId": True, "messageId": "x" * 101,
-         "timestamp": "yesterday", "properties": [1], "traits": "x", "context": 3}
+        {
+            "type": "track",
+            "userId": "",
+            "anonymousId": True,
+            "messageId": "x" * 101,
+            "timestamp": "yesterday",
+            "properties": [1],
+            "traits": "x",
+            "context": 3,
+        }
     )
     assert {p.field for p in problems} == {
-        "userId", "anonymousId", "messageId", "timestamp", "properties", "traits", "context", "event"
+        "userId",
+        "anonymousId",
+        "messageId",
+        "timestamp",
+        "properties",
+        "traits",
+        "context",
+        "event",
     }
     assert all(p.message for p in problems)
 
@@ -73,9 +95,9 @@ def test_invalid_raises_with_all_problems() -> None:
 
 
 def test_naive_timestamps_are_utc_and_offsets_convert() -> None:
-    assert parse_event({"type": "page", "userId": "u", "timestamp": "2024-03-01T00:00:00"}).timestamp == datetime(
-        2024, 3, 1, tzinfo=UTC
-    )
+    assert parse_event(
+        {"type": "page", "userId": "u", "timestamp": "2024-03-01T00:00:00"}
+    ).timestamp == datetime(2024, 3, 1, tzinfo=UTC)
     assert parse_event(
         {"type": "page", "userId": "u", "timestamp": "2024-03-01T01:00:00+01:00"}
     ).timestamp == datetime(2024, 3, 1, tzinfo=UTC)
@@ -83,7 +105,9 @@ def test_naive_timestamps_are_utc_and_offsets_convert() -> None:
 
 def test_derived_message_id_is_stable_and_ignores_sent_at() -> None:
     a = parse_event({"type": "track", "userId": 7, "event": "x", "sentAt": "2024-01-01T00:00:00Z"})
-    b = parse_event({"type": "track", "userId": "7", "event": "x", "sentAt": "2024-02-01T00:00:00Z"})
+    b = parse_event(
+        {"type": "track", "userId": "7", "event": "x", "sentAt": "2024-02-01T00:00:00Z"}
+    )
     c = parse_event({"type": "track", "userId": "7", "event": "y"})
     assert a.message_id_derived and a.message_id == b.message_id != c.message_id
     assert a.message_id == derive_message_id(a)
@@ -92,7 +116,13 @@ def test_derived_message_id_is_stable_and_ignores_sent_at() -> None:
 
 def test_round_trip_through_the_wire_shape() -> None:
     event = parse_event(
-        {"type": "alias", "userId": "u", "previousId": "a", "messageId": "m",
-         "timestamp": "2024-03-01T00:00:00.123Z", "context": {"ip": "1.2.3.4"}}
+        {
+            "type": "alias",
+            "userId": "u",
+            "previousId": "a",
+            "messageId": "m",
+            "timestamp": "2024-03-01T00:00:00.123Z",
+            "context": {"ip": "1.2.3.4"},
+        }
     )
     assert parse_event(event.to_record()) == event

@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN), "--db", str(db), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN), "--db", str(db), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @dataclass
@@ -48,7 +50,10 @@ def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [str(BIN), "--db", str(db), "serve", "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

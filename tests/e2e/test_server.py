@@ -21,8 +21,14 @@ def usage(server: Server) -> dict[str, object]:
 def test_segment_python_library_moves_the_mau(server: Server) -> None:
     assert usage(server)["mau"] == 0
     errors: list[object] = []
-    client = Client(server.write_key, host=server.url, sync_mode=True, gzip=True,
-                    on_error=lambda e, batch: errors.append(e), max_retries=0)
+    client = Client(
+        server.write_key,
+        host=server.url,
+        sync_mode=True,
+        gzip=True,
+        on_error=lambda e, batch: errors.append(e),
+        max_retries=0,
+    )
     client.track(user_id="ada", event="Logged In", properties={"plan": "pro"})
     client.page(anonymous_id="visitor-1", name="Home", properties={"url": "https://x/"})
     client.identify(user_id="ada", anonymous_id="visitor-1", traits={"email": "ada@example.com"})
@@ -34,22 +40,37 @@ def test_segment_python_library_moves_the_mau(server: Server) -> None:
 
 
 def test_batch_endpoint_reports_accepted_duplicates_and_rejected(server: Server) -> None:
-    batch = {"batch": [{"type": "track", "userId": "u1", "event": "x", "messageId": "m1"},
-                       {"type": "track", "userId": "u1", "event": "x", "messageId": "m1"},
-                       {"type": "track", "userId": "u2"}],
-             "context": {"library": {"name": "test"}}}
+    batch = {
+        "batch": [
+            {"type": "track", "userId": "u1", "event": "x", "messageId": "m1"},
+            {"type": "track", "userId": "u1", "event": "x", "messageId": "m1"},
+            {"type": "track", "userId": "u2"},
+        ],
+        "context": {"library": {"name": "test"}},
+    }
     r = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, ""))
     assert r.status_code == 200
     body = r.json()
     assert (body["accepted"], body["duplicates"]) == (1, 1)
-    assert body["rejected"] == [{"index": 2, "errors": [{"field": "event",
-                                 "message": "required for track events (the name of the action)"}]}]
+    assert body["rejected"] == [
+        {
+            "index": 2,
+            "errors": [
+                {"field": "event", "message": "required for track events (the name of the action)"}
+            ],
+        }
+    ]
 
 
 def test_write_key_in_body_and_gzip(server: Server) -> None:
-    payload = gzip.compress(json.dumps({"writeKey": server.write_key, "userId": "z", "event": "e"}).encode())
-    r = httpx.post(f"{server.url}/v1/track", content=payload,
-                   headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    payload = gzip.compress(
+        json.dumps({"writeKey": server.write_key, "userId": "z", "event": "e"}).encode()
+    )
+    r = httpx.post(
+        f"{server.url}/v1/track",
+        content=payload,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 1
 
@@ -57,7 +78,12 @@ def test_write_key_in_body_and_gzip(server: Server) -> None:
 def test_bad_requests_are_4xx_with_the_field(server: Server) -> None:
     url = server.url
     assert httpx.post(f"{url}/v1/track", json={"userId": "u", "event": "e"}).status_code == 401
-    assert httpx.post(f"{url}/v1/track", json={"userId": "u", "event": "e"}, auth=("nope", "")).status_code == 401
+    assert (
+        httpx.post(
+            f"{url}/v1/track", json={"userId": "u", "event": "e"}, auth=("nope", "")
+        ).status_code
+        == 401
+    )
     r = httpx.post(f"{url}/v1/batch", content=b"{not json", auth=(server.write_key, ""))
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "body"
     r = httpx.post(f"{url}/v1/track", json={"userId": "u"}, auth=(server.write_key, ""))

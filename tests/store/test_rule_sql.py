@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any
 
 import duckdb
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 
 from maumeter.core.activity import (
     DEFAULT_BOT_PATTERNS,
+    MAX_USER_AGENT_CHARS,
     ActivityRule,
     Matcher,
     Predicate,
     emails_of,
+    glob_match,
+    glob_to_regex,
     preset,
 )
 from maumeter.core.events import Event
@@ -460,32 +464,60 @@ def test_internal_ids_and_emails_in_sql(con: duckdb.DuckDBPyConnection) -> None:
     assert [[e for e in pair if e is not None] for pair in got] == [emails_of(e) for e in rows]
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    globs=st.lists(GLOBS, min_size=1, max_size=3),
-    urls=st.lists(URLS, min_size=1, max_size=6),
-    patterns=BOT_PATTERNS.filter(bool),
-    agents=st.lists(USER_AGENTS, min_size=1, max_size=6),
-)
-def test_url_and_bot_regexes_agree(
-    con: duckdb.DuckDBPyConnection,
-    globs: list[str],
-    urls: list[str],
-    patterns: list[str],
-    agents: list[str],
+@st.composite
+def glob_and_texts(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A glob and texts near it: its wildcards filled in randomly, plus random texts."""
+    glob = draw(GLOBS)
+    fill = st.text(GLOB_CHARS, max_size=3)
+    near = [
+        "".join(
+            draw(fill)
+            if c == "*"
+            else draw(st.sampled_from(["a", "\n", "é", ""]))
+            if c == "?"
+            else c
+            for c in glob
+        )
+        for _ in range(3)
+    ]
+    return glob, near + draw(st.lists(URLS, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=glob_and_texts())
+def test_glob_match_equals_the_regex_in_both_engines(
+    con: duckdb.DuckDBPyConnection, case: tuple[str, list[str]]
 ) -> None:
-    """The glob and bot regexes mean the same in Python ``re`` and DuckDB's RE2."""
-    rule = ActivityRule(
-        "custom", (Matcher("page"),), url_include=tuple(globs), bot_user_agents=tuple(patterns)
-    )
-    include, _, bot, _ = rule._regexes
-    assert include is not None and bot is not None
-    urls = urls + [g.replace("*", "x/y").replace("?", "z") for g in globs]
-    sql = f"SELECT regexp_full_match(s, {sql_string(include.pattern)}) FROM unnest(?) AS t(s)"
-    assert [v for (v,) in con.execute(sql, [urls]).fetchall()] == [
-        include.fullmatch(u) is not None for u in urls
-    ]
-    sql = f"SELECT regexp_matches(s, {sql_string(bot.pattern)}) FROM unnest(?) AS t(s)"
+    """Python's linear glob matcher, Python ``re`` and DuckDB's RE2 agree on every glob."""
+    glob, texts = case
+    regex = glob_to_regex(glob)
+    sql = f"SELECT regexp_full_match(s, {sql_string(regex)}) FROM unnest(?) AS t(s)"
+    in_duckdb = [v for (v,) in con.execute(sql, [texts]).fetchall()]
+    assert in_duckdb == [re.fullmatch(regex, t) is not None for t in texts]
+    assert in_duckdb == [glob_match(glob, t) for t in texts]
+
+
+@settings(max_examples=150, deadline=None)
+@given(patterns=BOT_PATTERNS.filter(bool), agents=st.lists(USER_AGENTS, min_size=1, max_size=6))
+def test_bot_regex_agrees(
+    con: duckdb.DuckDBPyConnection, patterns: list[str], agents: list[str]
+) -> None:
+    """The bot regex means the same in Python ``re`` and DuckDB's RE2, case spelt out."""
+    rule = ActivityRule("custom", (Matcher("page"),), bot_user_agents=tuple(patterns))
+    assert rule.bot_regex is not None
+    sql = f"SELECT regexp_matches(s, {sql_string(rule.bot_regex)}) FROM unnest(?) AS t(s)"
     assert [v for (v,) in con.execute(sql, [agents]).fetchall()] == [
-        bot.search(a) is not None for a in agents
+        re.search(rule.bot_regex, a) is not None for a in agents
     ]
+
+
+def test_only_the_head_of_a_user_agent_is_searched(con: duckdb.DuckDBPyConnection) -> None:
+    head = "é😀" * (MAX_USER_AGENT_CHARS // 2)
+    rows = [
+        Event(type="page", message_id=str(i), anonymous_id="a", context={"userAgent": ua})
+        for i, ua in enumerate([head + "Googlebot", head[:-3] + "Googlebot", "Googlebot" + head])
+    ]
+    _relation(con, rows, False)
+    rule = preset("any-activity")
+    got = [v for (v,) in con.execute(f"SELECT {verdict_sql(rule)} FROM ev ORDER BY i").fetchall()]
+    assert got == [rule.evaluate(e).value for e in rows] == ["qualifies", "bot", "bot"]

@@ -48,12 +48,19 @@ async def validation_error(_: Request, error: Exception) -> JSONResponse:
     """FastAPI's own parameter errors, in our shape: which field, what was expected."""
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
-         "message": e.get("msg", "invalid")}
+        {
+            "field": ".".join(
+                str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")
+            ),
+            "message": e.get("msg", "invalid"),
+        }
         for e in error.errors()
     ]
     return JSONResponse(
-        {"error": "InvalidInput", "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-         "errors": errors},
+        {
+            "error": "InvalidInput",
+            "message": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            "errors": errors,
+        },
         status_code=400,
     )

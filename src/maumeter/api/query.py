@@ -16,7 +16,9 @@ router = APIRouter(prefix="/api/v1", tags=["query"])
 async def usage(
     request: Request,
     org: str,
-    month: str | None = Query(None, description="YYYY-MM; default: the current month in the org's zone"),
+    month: str | None = Query(
+        None, description="YYYY-MM; default: the current month in the org's zone"
+    ),
     project: str | None = Query(None, description="one project; default: the org's pool"),
 ) -> dict[str, Any]:
     meter = request.app.state.meter

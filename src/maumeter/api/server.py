@@ -23,7 +23,7 @@ def run(db: str, host: str, port: int, demo: bool = True) -> None:
             console.print("try:")
             console.print(
                 f"  curl -u {project.write_key}: -H 'Content-Type: application/json' "
-                f"-d '{{\"type\":\"track\",\"userId\":\"ada\",\"event\":\"Logged In\"}}' {base}/v1/track"
+                f'-d \'{{"type":"track","userId":"ada","event":"Logged In"}}\' {base}/v1/track'
             )
             console.print(f"  curl {base}/api/v1/orgs/{DEMO_ORG}/usage")
         console.print(f"maumeter serving {db} at http://{host}:{port}  (API docs: /docs)")

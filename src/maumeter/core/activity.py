@@ -59,6 +59,9 @@ leaving real browsers and mobile SDKs alone. Server-side calls normally carry no
 are never bots. Written in the portable dialect of :func:`portable_regex_problem`.
 """
 
+MAX_USER_AGENT_CHARS: Final = 512
+"""Bot patterns look at the first 512 characters of a user agent (bounded work per event)."""
+
 
 class Verdict(StrEnum):
     """What a rule says about one event; a closed set, reported per event in explanations."""
@@ -218,15 +221,18 @@ def portable_regex_problem(pattern: str) -> str | None:
     quantifiers ``* + ? {m,n}`` (lazy too) and simple ``[classes]``. Refused because the
     engines differ: ``\\d \\w \\s \\b`` (Unicode in Python, ASCII in RE2), ``$`` (Python also
     matches before a final newline), lookarounds, backreferences, inline flags, possessive
-    quantifiers and nested set syntax. Repeated groups (``(ab)+``) are refused too: user agents
-    are client-controlled and Python's backtracking would make them a denial-of-service lever.
+    quantifiers and nested set syntax. Repetition is kept small — no repeated groups, at most
+    two quantifiers, one unbounded, counts up to 16 — because user agents are client-controlled
+    and Python's backtracking would otherwise be a denial-of-service lever.
     """
-    i, previous = 0, ""
+    i, previous, quantifiers = 0, "", []
     while i < len(pattern):
         token = _PORTABLE_TOKEN.match(pattern, i)
         quantifier = token is not None and token.group()[0] in "*+?{"
         if quantifier and previous == ")":
             return "repeat single characters or [classes], not groups (slow to match)"
+        if quantifier:
+            quantifiers.append(token.group())  # type: ignore[union-attr]
         if token is None or (quantifier and previous[:1] in ("*", "+", "?", "{")):
             return (
                 f"not portable at {pattern[i : i + 12]!r}: use ASCII literals, \\-escaped"
@@ -234,6 +240,10 @@ def portable_regex_problem(pattern: str) -> str | None:
                 " and (?...) constructs differ between Python and DuckDB)"
             )
         i, previous = token.end(), token.group()
+    unbounded = [q for q in quantifiers if q[0] in "*+" or q.rstrip("?").endswith(",}")]
+    counts = [int(n) for q in quantifiers for n in re.findall("[0-9]+", q)]
+    if len(quantifiers) > 2 or len(unbounded) > 1 or max(counts, default=0) > 16:
+        return "at most two repetitions, one of them unbounded (* + {m,}), counts up to 16"
     try:
         re.compile(pattern)
     except re.error as exc:
@@ -492,7 +502,7 @@ class ActivityRule:
         ):
             return Verdict.URL_EXCLUDED
         agent = event.user_agent
-        if agent is not None and self._bot_re is not None and self._bot_re.search(agent):
+        if agent and self._bot_re and self._bot_re.search(agent[:MAX_USER_AGENT_CHARS]):
             return Verdict.BOT
         return Verdict.QUALIFIES
 

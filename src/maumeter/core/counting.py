@@ -55,9 +55,13 @@ class FirstActivity:
 class ReferenceCount:
     """Every figure of the log, keyed by (scope, period) with scope a project name or POOL."""
 
-    months: dict[tuple[str | None, Month], set[str]] = field(default_factory=lambda: defaultdict(set))
+    months: dict[tuple[str | None, Month], set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
     days: dict[tuple[str | None, date], set[str]] = field(default_factory=lambda: defaultdict(set))
-    impressions: dict[tuple[str | None, Month], int] = field(default_factory=lambda: defaultdict(int))
+    impressions: dict[tuple[str | None, Month], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
     first: dict[tuple[str | None, Month, str], FirstActivity] = field(default_factory=dict)
     identified: set[str] = field(default_factory=set)
     ids_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)

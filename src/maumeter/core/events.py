@@ -123,7 +123,9 @@ def parse_time(value: Any, field_name: str, problems: list[Problem]) -> datetime
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(Problem(field_name, f"expected an ISO-8601 date-time string, got {_kind(value)}"))
+        problems.append(
+            Problem(field_name, f"expected an ISO-8601 date-time string, got {_kind(value)}")
+        )
         return None
     text = value.strip()
     if text.endswith(("z", "Z")):
@@ -132,7 +134,10 @@ def parse_time(value: Any, field_name: str, problems: list[Problem]) -> datetime
         parsed = datetime.fromisoformat(text)
     except ValueError:
         problems.append(
-            Problem(field_name, f"expected an ISO-8601 date-time such as 2024-03-01T12:00:00Z, got {_short(value)}")
+            Problem(
+                field_name,
+                f"expected an ISO-8601 date-time such as 2024-03-01T12:00:00Z, got {_short(value)}",
+            )
         )
         return None
     if parsed.tzinfo is None:
@@ -144,7 +149,9 @@ def parse_time(value: Any, field_name: str, problems: list[Problem]) -> datetime
         return None
 
 
-def normalize_id(value: Any, field_name: str, problems: list[Problem], limit: int = MAX_ID_LENGTH) -> str | None:
+def normalize_id(
+    value: Any, field_name: str, problems: list[Problem], limit: int = MAX_ID_LENGTH
+) -> str | None:
     """Ids are strings; integers are accepted and written as decimal strings (clients send both)."""
     if value is None:
         return None
@@ -189,9 +196,13 @@ def _parse(record: Any, default_type: str | None, problems: list[Problem]) -> Ev
     if raw_type is None:
         problems.append(Problem("type", f"required; expected one of {', '.join(EVENT_TYPES)}"))
     elif raw_type not in EVENT_TYPES:
-        problems.append(Problem("type", f"expected one of {', '.join(EVENT_TYPES)}, got {_short(raw_type)}"))
+        problems.append(
+            Problem("type", f"expected one of {', '.join(EVENT_TYPES)}, got {_short(raw_type)}")
+        )
     elif default_type is not None and raw_type != default_type:
-        problems.append(Problem("type", f"this endpoint takes {default_type!r} events, got {raw_type!r}"))
+        problems.append(
+            Problem("type", f"this endpoint takes {default_type!r} events, got {raw_type!r}")
+        )
     etype = raw_type if raw_type in EVENT_TYPES else None
 
     user_id = normalize_id(record.get("userId"), "userId", problems)
@@ -201,7 +212,9 @@ def _parse(record: Any, default_type: str | None, problems: list[Problem]) -> Ev
     previous_id = normalize_id(record.get("previousId"), "previousId", problems)
     if etype == "alias":
         if record.get("previousId") is None:
-            problems.append(Problem("previousId", "required for alias events (the id being aliased)"))
+            problems.append(
+                Problem("previousId", "required for alias events (the id being aliased)")
+            )
         if record.get("userId") is None:
             problems.append(Problem("userId", "required for alias events (the id aliased to)"))
 
@@ -257,7 +270,9 @@ def derive_message_id(event: Event) -> str:
     identical id-less events in one org are therefore one event: send a messageId to avoid that.
     """
     body = {k: v for k, v in event.to_record().items() if k not in ("messageId", "sentAt")}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return "mm-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
@@ -290,7 +305,9 @@ def _text(value: Any, field_name: str, problems: list[Problem]) -> str | None:
         problems.append(Problem(field_name, "must not be empty"))
         return None
     if len(value) > MAX_NAME_LENGTH:
-        problems.append(Problem(field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(value)}"))
+        problems.append(
+            Problem(field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(value)}")
+        )
         return None
     return value
 

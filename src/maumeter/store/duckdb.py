@@ -8,6 +8,7 @@ counting state under a short lock, so they never block the writer for long.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -87,7 +88,9 @@ class DuckDBStore:
     def open(cls, path: str | Path) -> DuckDBStore:
         target = Path(path)
         if target.parent and not target.parent.exists():
-            raise StoreUnavailable(f"cannot create the store {target}: {target.parent} does not exist")
+            raise StoreUnavailable(
+                f"cannot create the store {target}: {target.parent} does not exist"
+            )
         try:
             con = duckdb.connect(str(target))
         except duckdb.IOException as exc:
@@ -105,23 +108,25 @@ class DuckDBStore:
 
     def close(self) -> None:
         self._writer.close()
-        try:
+        with contextlib.suppress(duckdb.Error):
             self._db.execute("CHECKPOINT")
-        except duckdb.Error:
-            pass
         self._db.close()
 
     # ---- loading ---------------------------------------------------------------------------
 
     def _load(self) -> None:
         con = self._db
-        for row in con.execute("SELECT id, name, timezone, cap, policy, created_at FROM orgs").fetchall():
+        for row in con.execute(
+            "SELECT id, name, timezone, cap, policy, created_at FROM orgs"
+        ).fetchall():
             self._orgs[row[1]] = OrgInfo(*row)
         for row in con.execute(
             "SELECT id, org_id, name, write_key, activity, created_at FROM projects"
         ).fetchall():
             self._projects[row[0]] = _project(row)
-        self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][0]
+        self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][
+            0
+        ]
         for org in self._orgs.values():
             self._states[org.id] = self._build_state(con, org)
 
@@ -129,7 +134,9 @@ class DuckDBStore:
         """After a failed transaction: rebuild the touched orgs' state from what is stored."""
         con = self._db.cursor()
         with self._lock:
-            self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][0]
+            self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[
+                0
+            ][0]
             for org in self._orgs.values():
                 if org.id in org_ids:
                     self._states[org.id] = self._build_state(con, org)
@@ -149,20 +156,25 @@ class DuckDBStore:
 
     # ---- metadata --------------------------------------------------------------------------
 
-    def create_org(self, name: str, timezone: str, cap: int | None, policy: str, now: datetime) -> OrgInfo:
+    def create_org(
+        self, name: str, timezone: str, cap: int | None, policy: str, now: datetime
+    ) -> OrgInfo:
         def job(con: duckdb.DuckDBPyConnection) -> tuple[OrgInfo, Any]:
             if name in self._orgs:
                 raise AlreadyExists(f"org {name!r} already exists")
             org_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM orgs").fetchall()[0][0]
             con.execute(
-                "INSERT INTO orgs VALUES (?, ?, ?, ?, ?, ?)", [org_id, name, timezone, cap, policy, now]
+                "INSERT INTO orgs VALUES (?, ?, ?, ?, ?, ?)",
+                [org_id, name, timezone, cap, policy, now],
             )
             info = OrgInfo(org_id, name, timezone, cap, policy, now)
 
             def post() -> None:
                 self._orgs[name] = info
                 graph = IdentityGraph()
-                self._states[org_id] = OrgState(org_id, timezone, graph, OrgCounts(graph), DedupeIndex())
+                self._states[org_id] = OrgState(
+                    org_id, timezone, graph, OrgCounts(graph), DedupeIndex()
+                )
 
             return info, post
 
@@ -176,7 +188,9 @@ class DuckDBStore:
         def job(con: duckdb.DuckDBPyConnection) -> tuple[ProjectInfo, Any]:
             if any(p.org_id == info_org.id and p.name == name for p in self._projects.values()):
                 raise AlreadyExists(f"project {name!r} already exists in org {org!r}")
-            project_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM projects").fetchall()[0][0]
+            project_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM projects").fetchall()[0][
+                0
+            ]
             con.execute(
                 "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?)",
                 [project_id, info_org.id, name, write_key, json.dumps(rule.to_json()), now],
@@ -202,7 +216,9 @@ class DuckDBStore:
 
     def projects(self, org: str) -> list[ProjectInfo]:
         org_id = self.org(org).id
-        return sorted((p for p in self._projects.values() if p.org_id == org_id), key=lambda p: p.id)
+        return sorted(
+            (p for p in self._projects.values() if p.org_id == org_id), key=lambda p: p.id
+        )
 
     def project(self, org: str, name: str) -> ProjectInfo:
         for p in self.projects(org):
@@ -255,10 +271,17 @@ class DuckDBStore:
 
     def mau(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> MauFigures:
         with self._lock:
-            figures = self._states[org.id].counts.mau(month_index(month), project.id if project else None)
+            figures = self._states[org.id].counts.mau(
+                month_index(month), project.id if project else None
+            )
         if figures.impressions is not None:
             return figures
-        return MauFigures(figures.mau, figures.identified, figures.anonymous, self._impressions(org, month, project))
+        return MauFigures(
+            figures.mau,
+            figures.identified,
+            figures.anonymous,
+            self._impressions(org, month, project),
+        )
 
     def _impressions(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> int:
         """Qualifying events of counted persons, read from the log (orgs with internal rules)."""
@@ -280,7 +303,9 @@ class DuckDBStore:
             internal = counts.internal
             for pid, excluded in internal.items():
                 mask = actors["project_id"] == pid
-                counted[mask] &= ~np.isin(roots[actors["actor"][mask]], np.asarray(excluded.to_array(), dtype=np.int32))
+                counted[mask] &= ~np.isin(
+                    roots[actors["actor"][mask]], np.asarray(excluded.to_array(), dtype=np.int32)
+                )
         return int(counted.sum())
 
     def log(self, org: OrgInfo) -> Iterator[tuple[str, datetime, Event]]:
@@ -317,7 +342,9 @@ def _day_range(month: Month) -> tuple[int, int]:
 
 
 def _project(row: tuple[Any, ...]) -> ProjectInfo:
-    return ProjectInfo(row[0], row[1], row[2], row[3], ActivityRule.from_json(json.loads(row[4])), row[5])
+    return ProjectInfo(
+        row[0], row[1], row[2], row[3], ActivityRule.from_json(json.loads(row[4])), row[5]
+    )
 
 
 def load_graph(con: duckdb.DuckDBPyConnection, org_id: int) -> IdentityGraph:
@@ -335,7 +362,9 @@ def load_graph(con: duckdb.DuckDBPyConnection, org_id: int) -> IdentityGraph:
     if len(idx) and not np.array_equal(idx, np.arange(len(idx))):
         raise StoreUnavailable(f"identities of org {org_id} are not dense; run `maumeter verify`")
     parent = np.arange(len(values), dtype=np.int32)
-    parent[np.asarray(merges["absorbed"], dtype=np.int64)] = np.asarray(merges["survivor"], dtype=np.int32)
+    parent[np.asarray(merges["absorbed"], dtype=np.int64)] = np.asarray(
+        merges["survivor"], dtype=np.int32
+    )
     return IdentityGraph.from_arrays(values, bytes(kinds.astype(np.uint8)), parent)
 
 

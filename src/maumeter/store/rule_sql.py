@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from maumeter.core.activity import ActivityRule, Matcher, Predicate, Verdict
+from maumeter.core.activity import (
+    MAX_USER_AGENT_CHARS,
+    ActivityRule,
+    Matcher,
+    Predicate,
+    Verdict,
+)
 
 PAGE_URL_SQL = (
     "CASE WHEN json_type(context, '/page/url') = 'VARCHAR'"
@@ -37,8 +43,9 @@ PAGE_URL_SQL = (
 
 USER_AGENT_SQL = (
     "CASE WHEN json_type(context, '/userAgent') = 'VARCHAR'"
-    " THEN json_extract_string(context, '/userAgent') END"
+    f" THEN substring(json_extract_string(context, '/userAgent'), 1, {MAX_USER_AGENT_CHARS}) END"
 )
+"""``Event.user_agent``, cut to the characters bot patterns look at."""
 
 _INTEGER_TEXT = "'-?[0-9]+'"
 

@@ -13,6 +13,7 @@ bad job cannot fail its neighbours.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -111,10 +112,8 @@ class Writer:
             except BaseException as exc:
                 failed, error = group[0], exc
         if failed is not None:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             self._reload(tuple(sorted({org for item in group for org in item.orgs})))
             if len(group) == 1:
                 failed.future.set_exception(error)  # type: ignore[arg-type]
