@@ -15,19 +15,49 @@ import pytest
 BIN = Path(sys.executable).parent / "maumeter"
 
 RECORDS = [
-    {"type": "page", "anonymousId": "anon-1", "timestamp": "2024-03-01T10:00:00Z", "messageId": "m1",
-     "context": {"page": {"url": "https://app.example.com/"}}},
-    {"type": "identify", "anonymousId": "anon-1", "userId": "ada", "timestamp": "2024-03-02T10:00:00Z",
-     "messageId": "m2", "traits": {"email": "ada@example.com"}},
-    {"type": "track", "userId": "ada", "event": "Logged In", "timestamp": "2024-03-03T10:00:00Z", "messageId": "m3"},
-    {"type": "track", "userId": 42, "event": "Logged In", "timestamp": "2024-03-04T23:30:00Z", "messageId": "m4"},
-    {"type": "track", "anonymousId": "anon-2", "event": "Logged In", "timestamp": "2024-04-01T00:00:00Z",
-     "messageId": "m5"},
+    {
+        "type": "page",
+        "anonymousId": "anon-1",
+        "timestamp": "2024-03-01T10:00:00Z",
+        "messageId": "m1",
+        "context": {"page": {"url": "https://app.example.com/"}},
+    },
+    {
+        "type": "identify",
+        "anonymousId": "anon-1",
+        "userId": "ada",
+        "timestamp": "2024-03-02T10:00:00Z",
+        "messageId": "m2",
+        "traits": {"email": "ada@example.com"},
+    },
+    {
+        "type": "track",
+        "userId": "ada",
+        "event": "Logged In",
+        "timestamp": "2024-03-03T10:00:00Z",
+        "messageId": "m3",
+    },
+    {
+        "type": "track",
+        "userId": 42,
+        "event": "Logged In",
+        "timestamp": "2024-03-04T23:30:00Z",
+        "messageId": "m4",
+    },
+    {
+        "type": "track",
+        "anonymousId": "anon-2",
+        "event": "Logged In",
+        "timestamp": "2024-04-01T00:00:00Z",
+        "messageId": "m5",
+    },
 ]
 
 
 def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN), "--db", str(db), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN), "--db", str(db), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -58,8 +88,16 @@ def write(path: Path, kind: str) -> Path:
                 row["context.page.url"] = r["context"]["page"]["url"]
             row["userId"] = str(row["userId"]) if "userId" in row else None
             flat.append(row)
-        columns = ["type", "userId", "anonymousId", "event", "timestamp", "messageId", "traits.email",
-                   "context.page.url"]
+        columns = [
+            "type",
+            "userId",
+            "anonymousId",
+            "event",
+            "timestamp",
+            "messageId",
+            "traits.email",
+            "context.page.url",
+        ]
         if kind == "csv":
             with path.open("w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns)
@@ -77,30 +115,90 @@ def test_import_every_format_then_mau(db: Path, tmp_path: Path, kind: str) -> No
     assert result.returncode == 0, result.stderr
     assert "accepted 5" in result.stdout
     march = json.loads(run(db, "mau", "acme", "--month", "2024-03", "--json").stdout)
-    assert march == {"org": "acme", "project": None, "month": "2024-03", "mau": 2, "identified": 2,
-                     "anonymous": 0, "impressions": 3}
+    assert march == {
+        "org": "acme",
+        "project": None,
+        "month": "2024-03",
+        "mau": 2,
+        "identified": 2,
+        "anonymous": 0,
+        "impressions": 3,
+    }
     # 2024-04-01T00:00Z is already April in UTC and in Paris (02:00).
-    april = json.loads(run(db, "mau", "acme", "--project", "web", "--month", "2024-04", "--json").stdout)
+    april = json.loads(
+        run(db, "mau", "acme", "--project", "web", "--month", "2024-04", "--json").stdout
+    )
     assert (april["project"], april["mau"], april["anonymous"]) == ("web", 1, 1)
     again = run(db, "import", str(source), "--org", "acme", "--project", "web")
     assert "accepted 0  duplicates 5" in again.stdout
 
 
 def test_series_export_and_verify(db: Path, tmp_path: Path) -> None:
-    run(db, "import", str(write(tmp_path / "e.jsonl", "jsonl")), "--org", "acme", "--project", "web")
-    series = json.loads(run(db, "series", "acme", "--metric", "dau", "--from", "2024-03-01", "--to",
-                            "2024-03-05", "--json").stdout)
+    run(
+        db, "import", str(write(tmp_path / "e.jsonl", "jsonl")), "--org", "acme", "--project", "web"
+    )
+    series = json.loads(
+        run(
+            db,
+            "series",
+            "acme",
+            "--metric",
+            "dau",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-05",
+            "--json",
+        ).stdout
+    )
     # 2024-03-04T23:30Z is 2024-03-05 00:30 in Paris.
-    assert series == [{"period": f"2024-03-0{d}", "value": v} for d, v in
-                      [(1, 1), (2, 0), (3, 1), (4, 0), (5, 1)]]
-    weeks = json.loads(run(db, "series", "acme", "--metric", "wau", "--from", "2024-03-01", "--to",
-                           "2024-03-05", "--json").stdout)
+    assert series == [
+        {"period": f"2024-03-0{d}", "value": v} for d, v in [(1, 1), (2, 0), (3, 1), (4, 0), (5, 1)]
+    ]
+    weeks = json.loads(
+        run(
+            db,
+            "series",
+            "acme",
+            "--metric",
+            "wau",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-05",
+            "--json",
+        ).stdout
+    )
     assert weeks == [{"period": "2024-W09", "value": 1}, {"period": "2024-W10", "value": 1}]
-    months = json.loads(run(db, "series", "acme", "--metric", "mau", "--from", "2024-03-01", "--to",
-                            "2024-04-30", "--json").stdout)
+    months = json.loads(
+        run(
+            db,
+            "series",
+            "acme",
+            "--metric",
+            "mau",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-04-30",
+            "--json",
+        ).stdout
+    )
     assert months == [{"period": "2024-03", "value": 2}, {"period": "2024-04", "value": 1}]
-    rolling = json.loads(run(db, "series", "acme", "--metric", "rolling30", "--from", "2024-03-30", "--to",
-                             "2024-04-01", "--json").stdout)
+    rolling = json.loads(
+        run(
+            db,
+            "series",
+            "acme",
+            "--metric",
+            "rolling30",
+            "--from",
+            "2024-03-30",
+            "--to",
+            "2024-04-01",
+            "--json",
+        ).stdout
+    )
     assert [p["value"] for p in rolling] == [2, 2, 3]
     out = tmp_path / "persons.csv"
     assert run(db, "export", "acme", "--month", "2024-03", "--output", str(out)).returncode == 0
@@ -124,8 +222,14 @@ def test_series_export_and_verify(db: Path, tmp_path: Path) -> None:
         (["project", "create", "acme", "p", "--activity", "bogus"], "bogus"),
         (["project", "create", "acme", "p", "--activity-json", "{not json"], "activity-json"),
         (["import", "missing.jsonl", "--org", "acme", "--project", "web"], "does not exist"),
-        (["series", "acme", "--metric", "dau", "--from", "2024-03-05", "--to", "2024-03-01"], "--from"),
-        (["series", "acme", "--metric", "dau", "--from", "yesterday", "--to", "2024-03-01"], "YYYY-MM-DD"),
+        (
+            ["series", "acme", "--metric", "dau", "--from", "2024-03-05", "--to", "2024-03-01"],
+            "--from",
+        ),
+        (
+            ["series", "acme", "--metric", "dau", "--from", "yesterday", "--to", "2024-03-01"],
+            "YYYY-MM-DD",
+        ),
     ],
 )
 def test_errors_are_one_line_and_exit_2(db: Path, args: list[str], needle: str) -> None:
@@ -137,7 +241,9 @@ def test_errors_are_one_line_and_exit_2(db: Path, args: list[str], needle: str) 
 
 def test_rejected_records_are_summarised(db: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"type": "track", "userId": "u", "timestamp": "2024-03-01T00:00:00Z"}\nnot json\n')
+    bad.write_text(
+        '{"type": "track", "userId": "u", "timestamp": "2024-03-01T00:00:00Z"}\nnot json\n'
+    )
     result = run(db, "import", str(bad), "--org", "acme", "--project", "web")
     assert result.returncode == 0
     assert "rejected 2" in result.stdout

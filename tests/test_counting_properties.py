@@ -155,6 +155,8 @@ def _conflict_free(stream: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, 
         anon = r.get("previousId") if r.get("type") == "alias" else r.get("anonymousId")
         if r.get("type") == "alias" and str(r.get("previousId", "")).startswith("u"):
             continue  # user-to-user aliases pick the key by order; counts still commute
+        if r.get("type") == "alias":
+            anon = r["previousId"]
         if (
             anon is not None
             and r.get("userId") is not None

@@ -27,16 +27,24 @@ def test_two_users_merge_only_by_alias_and_the_target_keeps_the_key() -> None:
     g.link("anon-1", "old")
     g.link("anon-2", "new")
     assert g.find(g.index(IdKind.USER, "old")) != g.find(g.index(IdKind.USER, "new"))
-    assert isinstance(g.alias("old", "new"), Merge)
+    assert isinstance(g.alias("old", "new")[0], Merge)
     assert g.key(g.index(IdKind.ANONYMOUS, "anon-1")) == "new"
-    assert g.alias("old", "new") is None
+    assert g.alias("old", "new") == []
 
 
-def test_alias_of_an_unknown_id_treats_it_as_anonymous() -> None:
+def test_alias_holds_whichever_namespace_the_old_id_shows_up_in_later() -> None:
     g = IdentityGraph()
     g.alias("device-9", "ada")
     assert g.key(g.index(IdKind.ANONYMOUS, "device-9")) == "ada"
-    assert g.lookup(IdKind.USER, "device-9") is None
+    assert g.key(g.index(IdKind.USER, "device-9")) == "ada"
+
+
+def test_alias_of_an_anonymous_id_owned_by_another_user_conflicts() -> None:
+    g = IdentityGraph()
+    g.link("a", "u1")
+    outcomes = g.alias("a", "u2")
+    assert any(isinstance(o, Conflict) for o in outcomes)
+    assert g.key(g.index(IdKind.ANONYMOUS, "a")) == "u1"
 
 
 def test_same_string_in_both_namespaces_is_two_ids() -> None:

@@ -245,9 +245,11 @@ def portable_regex_problem(pattern: str) -> str | None:
     if len(quantifiers) > 2 or len(unbounded) > 1 or max(counts, default=0) > 16:
         return "at most two repetitions, one of them unbounded (* + {m,}), counts up to 16"
     try:
-        re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         return f"not a valid regular expression: {exc}"
+    if compiled.search("") is not None:
+        return "matches the empty string, so every user agent would be a bot"
     return None
 
 
@@ -502,7 +504,8 @@ class ActivityRule:
         ):
             return Verdict.URL_EXCLUDED
         agent = event.user_agent
-        if agent and self._bot_re and self._bot_re.search(agent[:MAX_USER_AGENT_CHARS]):
+        bot = self._bot_re
+        if agent is not None and bot is not None and bot.search(agent[:MAX_USER_AGENT_CHARS]):
             return Verdict.BOT
         return Verdict.QUALIFIES
 

@@ -111,12 +111,11 @@ class _NaiveIdentities:
         self._merge(anon, user)
 
     def alias(self, previous_id: str, user_id: str) -> None:
-        if ("user", previous_id) not in self.person:
-            self.link(previous_id, user_id)
-            return
-        old, new = self.person[("user", previous_id)], self.get("user", user_id)
+        """``previousId`` is both an old user id (merged) and an anonymous id (linked)."""
+        old, new = self.get("user", previous_id), self.get("user", user_id)
         if old is not new:
             self._merge(old, new)
+        self.link(previous_id, user_id)
 
 
 def reference_count(

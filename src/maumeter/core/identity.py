@@ -3,8 +3,8 @@
 Rules (DESIGN.md, "Person"):
 
 * an event carrying both ``anonymousId`` and ``userId`` links them;
-* ``alias`` links ``previousId`` to ``userId``. ``previousId`` names a user id when the org knows
-  that user id, else an anonymous id;
+* ``alias`` links ``previousId`` to ``userId``; ``previousId`` is taken both as a user id and as
+  an anonymous id (Segment does not say which it is), so the result does not depend on order;
 * an anonymous id belongs to at most one user: the first link in the event log wins, later
   conflicting links are returned as conflicts (recorded, ignored);
 * two user ids are merged only by an explicit alias;
@@ -128,21 +128,25 @@ class IdentityGraph:
         self.parent[anon] = user
         return Merge(absorbed=anon, survivor=user)
 
-    def alias(self, previous_id: str, user_id: str, known_user: bool | None = None) -> LinkOutcome:
-        """``alias``: a known user id is merged into ``user_id``; anything else is anonymous.
+    def alias(self, previous_id: str, user_id: str) -> list[Merge | Conflict]:
+        """``alias``: ``previous_id`` was an earlier id of ``user_id``'s person.
 
-        ``known_user`` overrides the lookup when a caller created ids ahead of log order (a
-        columnar batch) and knows whether ``previous_id`` was a user id at this point of the log.
+        Segment does not say whether ``previousId`` was a user id or an anonymous id, so it is
+        taken as both: the user id ``previous_id`` is merged into ``user_id`` (an explicit alias
+        is the one way two user ids merge), and the anonymous id ``previous_id`` is linked to it
+        (first link wins, as for any link). Both ids are created if unseen, so the alias holds
+        whatever order its events and the aliased id's events arrive in.
         """
-        previous = self.lookup(IdKind.USER, previous_id)
-        if known_user is False or previous is None:
-            return self.link(previous_id, user_id)
-        old = self.find(previous)
+        outcomes: list[Merge | Conflict] = []
+        old = self.find(self.index(IdKind.USER, previous_id))
         new = self.find(self.index(IdKind.USER, user_id))
-        if old == new:
-            return None
-        self.parent[old] = new
-        return Merge(absorbed=old, survivor=new)
+        if old != new:
+            self.parent[old] = new
+            outcomes.append(Merge(absorbed=old, survivor=new))
+        linked = self.link(previous_id, user_id)
+        if linked is not None:
+            outcomes.append(linked)
+        return outcomes
 
     def actor(self, user_id: str | None, anonymous_id: str | None) -> int:
         """The index that decides who did an event: the user id when present."""

@@ -186,7 +186,6 @@ def _resolve_identities(
     graph: IdentityGraph, batch: pa.Table, seqs: np.ndarray
 ) -> tuple[np.ndarray, list[tuple[int, Merge]], list[tuple[int, Conflict]]]:
     """Actor index per row, and the merges and conflicts, applying links in log order."""
-    known_users = len(graph)
     users = _indices(graph, batch.column("user_id"), IdKind.USER)
     anons = _indices(graph, batch.column("anonymous_id"), IdKind.ANONYMOUS)
     actors = np.where(users >= 0, users, anons).astype(np.int32)
@@ -204,27 +203,22 @@ def _resolve_identities(
     if len(alias_rows) == 0 and len(link_rows) == 0:
         return actors, [], []
 
-    first_user_row: dict[int, int] = {}
-    if len(alias_rows):
-        for row in np.flatnonzero(users >= 0):
-            first_user_row.setdefault(int(users[row]), int(row))
     previous = batch.column("previous_id").to_pylist() if len(alias_rows) else []
-    user_values = graph.values
+    values = graph.values
     merges: list[tuple[int, Merge]] = []
     conflicts: list[tuple[int, Conflict]] = []
     for row in np.sort(np.concatenate((link_rows, alias_rows))):
         row = int(row)
         if is_alias[row]:
-            prev = previous[row]
-            idx = graph.lookup(IdKind.USER, prev)
-            known = idx is not None and (idx < known_users or first_user_row.get(idx, row) < row)
-            outcome = graph.alias(prev, user_values[users[row]], known_user=known)
+            outcomes = graph.alias(previous[row], values[users[row]])
         else:
-            outcome = graph.link(user_values[anons[row]], user_values[users[row]])
-        if isinstance(outcome, Merge):
-            merges.append((int(seqs[row]), outcome))
-        elif isinstance(outcome, Conflict):
-            conflicts.append((int(seqs[row]), outcome))
+            linked = graph.link(values[anons[row]], values[users[row]])
+            outcomes = [] if linked is None else [linked]
+        for outcome in outcomes:
+            if isinstance(outcome, Merge):
+                merges.append((int(seqs[row]), outcome))
+            else:
+                conflicts.append((int(seqs[row]), outcome))
     return actors, merges, conflicts
 
 
@@ -273,12 +267,35 @@ def _persist_identities(
         finally:
             con.unregister("_ids")
     if merges:
-        con.executemany(
-            "INSERT INTO identity_merges VALUES (?, ?, ?, ?)",
-            [[org_id, seq, m.absorbed, m.survivor] for seq, m in merges],
+        _insert(
+            con,
+            "identity_merges",
+            {
+                "org_id": pa.array(np.full(len(merges), org_id, dtype=np.int32)),
+                "seq": pa.array([seq for seq, _ in merges], pa.int64()),
+                "absorbed": pa.array([m.absorbed for _, m in merges], pa.int32()),
+                "survivor": pa.array([m.survivor for _, m in merges], pa.int32()),
+            },
         )
     if conflicts:
-        con.executemany(
-            "INSERT INTO identity_conflicts VALUES (?, ?, ?, ?, ?)",
-            [[org_id, seq, c.anonymous_id, c.claimed_by, c.owner] for seq, c in conflicts],
+        _insert(
+            con,
+            "identity_conflicts",
+            {
+                "org_id": pa.array(np.full(len(conflicts), org_id, dtype=np.int32)),
+                "seq": pa.array([seq for seq, _ in conflicts], pa.int64()),
+                "anonymous_id": pa.array([c.anonymous_id for _, c in conflicts], pa.string()),
+                "claimed_by": pa.array([c.claimed_by for _, c in conflicts], pa.string()),
+                "owner": pa.array([c.owner for _, c in conflicts], pa.string()),
+            },
         )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array]) -> None:
+    """Append Arrow columns to a table in one statement (executemany is row by row)."""
+    con.register("_rows", pa.table(columns))
+    try:
+        names = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+    finally:
+        con.unregister("_rows")
