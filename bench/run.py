@@ -30,8 +30,8 @@ from bench.generate import write_dataset
 from maumeter.core.activity import ActivityRule
 from maumeter.core.months import Month
 from maumeter.meter import Meter
-from maumeter.store.duckdb import rebuild_counts
 from maumeter.store.counters import OrgCounts
+from maumeter.store.duckdb import rebuild_counts
 
 ROOT = Path(__file__).resolve().parent
 ACTIVE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -213,9 +213,10 @@ def main() -> None:
         f"--months {args.months} --projects {args.projects} --seed {args.seed}",
         "```",
         "",
-        f"Data: {args.events:,} generated Segment events, {persons:,} persons, {len(months)} months, "
-        f"{len(projects)} projects (bench/generate.py). Times are medians of 3 runs "
-        "(mau(): 2,001 calls); the machine is shared and noisy, so read ratios rather than digits.",
+        f"Data: {args.events:,} generated Segment events, {persons:,} persons, "
+        f"{len(months)} months, {len(projects)} projects (bench/generate.py). "
+        "Times are medians of 3 runs "
+        "(mau(): 2,001 calls); the machine is shared and noisy: read ratios, not digits.",
         "",
         "| measure | figure | notes |",
         "|---|---|---|",

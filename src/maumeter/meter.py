@@ -24,8 +24,6 @@ from maumeter.core.months import (
     Month,
     epoch_day,
     from_epoch_day,
-    local_date,
-    months_between,
     period_label,
     periods_in_range,
     zone,
@@ -543,15 +541,3 @@ def _validate(
         events.append(event)
         rownums.append(index)
     return events, rownums, result
-
-
-__all__ = [
-    "ActivePerson",
-    "IngestResult",
-    "Meter",
-    "Rejection",
-    "Usage",
-    "Verification",
-    "local_date",
-    "months_between",
-]
