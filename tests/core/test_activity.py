@@ -470,6 +470,10 @@ def test_preset_and_matcher_problems() -> None:
         for p in problems_of({"preset": "sdk-load", "matchers": [{"type": "track"}]})
     ] == ["matchers"]
     assert problems_of([]) == ['rule: expected a JSON object such as {"preset": "sdk-load"}']
+    assert [p.split(":")[0] for p in problems_of({"preset": ["x"], "matchers": "x"})] == [
+        "preset",
+        "matchers",
+    ]
     assert problems_of({"matchers": [5]}) == [
         'matchers[0]: expected an object such as {"type": "track"}'
     ]
@@ -481,6 +485,8 @@ def test_direct_construction_is_validated() -> None:
     with pytest.raises(InvalidInput, match="preset sdk-load has its own matchers"):
         ActivityRule("sdk-load", (Matcher("track"),))
     assert Predicate("p", "in", ["a", "b"]).value == ("a", "b")  # hashable
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        Matcher("track", frozenset({"\ud800"}))  # the SQL twin could not even encode it
 
 
 def test_parse_rule_arg() -> None:
@@ -496,3 +502,42 @@ def test_parse_rule_arg() -> None:
     assert caught.value.problems[0].field == "activity"
     with pytest.raises(InvalidInput):
         parse_rule_arg("sdk-load", "{}")
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1)  # no lone surrogates
+SCALARS = st.none() | st.booleans() | st.integers() | TEXT | st.just("")
+SCALARS |= st.floats(allow_nan=False, allow_infinity=False)
+KEYS = st.lists(TEXT.filter(lambda k: "." not in k), min_size=1, max_size=3)
+
+
+@st.composite
+def random_rules(draw: st.DrawFn) -> ActivityRule:
+    def predicate() -> Predicate:
+        op = draw(st.sampled_from(["equals", "in", "exists"]))
+        value = {"equals": draw(SCALARS), "in": draw(st.lists(SCALARS, min_size=1)), "exists": None}
+        return Predicate(".".join(draw(KEYS)), op, value[op], draw(st.booleans()))
+
+    def matcher() -> Matcher:
+        kind = draw(st.sampled_from(["track", "page", "screen", "identify"]))
+        named = kind != "identify" and draw(st.booleans())
+        events = frozenset(draw(st.lists(TEXT, min_size=1))) if named else None
+        return Matcher(kind, events, tuple(predicate() for _ in range(draw(st.integers(0, 2)))))
+
+    return ActivityRule(
+        "custom",
+        tuple(matcher() for _ in range(draw(st.integers(1, 3)))),
+        url_include=tuple(draw(st.lists(TEXT, max_size=2))),
+        internal_user_ids=frozenset(draw(st.lists(TEXT, max_size=2))),
+        internal_email_domains=frozenset(
+            draw(st.lists(st.from_regex(r"[a-z]{1,5}\.io", fullmatch=True), max_size=2))
+        ),
+        bot_user_agents=tuple(draw(st.lists(st.sampled_from(DEFAULT_BOT_PATTERNS), max_size=3))),
+        exclude_bots=draw(st.booleans()),
+    )
+
+
+@settings(max_examples=150)
+@given(rule=random_rules())
+def test_json_round_trip(rule: ActivityRule) -> None:
+    assert round_trip(rule) == rule
+    assert round_trip(rule).to_json() == rule.to_json()

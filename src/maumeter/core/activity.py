@@ -5,7 +5,9 @@ evaluators that must agree event for event: :meth:`ActivityRule.evaluate` here, 
 live path and the reference count, and :func:`maumeter.store.rule_sql.verdict_sql`, the
 vectorised twin that DuckDB runs over bulk imports and recounts. Every choice below that looks
 fussy (JSON-typed equality, hand-compiled glob regexes, a restricted regex dialect for bot
-patterns) exists so both engines give the same answer for every input.
+patterns, case spelt out for ASCII letters only) exists so both engines give the same answer
+for every input — and so that no client-sent URL or user agent can make Python's backtracking
+regex engine spin (globs are matched without regexes in Python; bot patterns are kept simple).
 
 Evaluation is per event and yields a :class:`Verdict`; checks run in a fixed order: matchers
 (does the event count at all?), then URL include/exclude, then bots. Internal users are a
@@ -672,6 +674,7 @@ def _rule_from_json(obj: Any) -> ActivityRule:
         preset_name = "custom" if obj.get("matchers") is not None else DEFAULT_PRESET
     if preset_name not in PRESET_NAMES:
         problems.append(Problem("preset", _preset_message(preset_name)))
+        preset_name = None
     matchers: list[Matcher] = []
     raw_matchers = obj.get("matchers")
     if raw_matchers is None:
@@ -688,11 +691,10 @@ def _rule_from_json(obj: Any) -> ActivityRule:
                 matchers.append(matcher)
     fields = {k: obj[k] for k in _RULE_KEYS[2:] if k in obj}
     try:
-        name = preset_name if preset_name in PRESET_NAMES else "custom"
-        rule = ActivityRule(name, tuple(matchers), **fields)
+        rule = ActivityRule(preset_name or "custom", tuple(matchers), **fields)
     except InvalidInput as exc:
         known = {p.field for p in problems}
-        if preset_name not in PRESET_NAMES:
+        if preset_name is None:
             known.add("matchers")  # no point asking for matchers of an unknown preset
         problems.extend(p for p in exc.problems if not _covered(p.field, known))
     if problems:

@@ -3,7 +3,7 @@
 :func:`verdict_sql` gives one SQL expression that computes, per row, exactly the verdict the
 Python evaluator gives for the same event; a property test holds the two together. The row
 shape is the event log's: ``type``, ``event``, ``name`` (VARCHAR) and ``properties``,
-``context`` (JSON text, possibly NULL).
+``context`` (JSON, or VARCHAR holding JSON text; possibly NULL).
 
 How exactness is kept:
 
@@ -14,9 +14,11 @@ How exactness is kept:
 * equality is by JSON type, then value: strings through ``json_extract_string``; integers by
   their exact decimal text (DuckDB keeps integers beyond 64 bits as their raw text, typed
   DOUBLE); doubles as doubles, and only when the rule's number is exactly a double;
-* URL, bot and e-mail regexes are the very strings the Python side compiles
-  (:attr:`ActivityRule.url_include_regex` and friends), written in the dialect RE2 and Python
-  agree on;
+* the bot regex is the very string the Python side compiles (:attr:`ActivityRule.bot_regex`,
+  in the dialect RE2 and Python agree on, ASCII case spelt out), over the same first
+  ``MAX_USER_AGENT_CHARS`` characters; URL globs and e-mail domains use the rule's regexes
+  (:attr:`ActivityRule.url_include_regex`, ...), which the tests hold equal to the linear-time
+  matchers Python uses for them;
 * every literal goes through :func:`sql_string` (quotes doubled, NUL as ``chr(0)``): nothing
   in a rule can change the shape of the SQL.
 """
