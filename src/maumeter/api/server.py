@@ -12,7 +12,7 @@ from maumeter.meter import Meter
 
 def run(db: str, host: str, port: int, demo: bool = True) -> None:
     """Serve until interrupted; the store is checkpointed and closed on the way out."""
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     meter = Meter.open(db)
     try:
         if demo and not meter.orgs():
