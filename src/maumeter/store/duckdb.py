@@ -54,6 +54,12 @@ class ProjectInfo:
     created_at: datetime
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection that never draws DuckDB's progress bar on the user's terminal."""
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def month_index(month: Month) -> int:
     return month.year * 12 + month.month - 1
 
@@ -82,7 +88,7 @@ class DuckDBStore:
         self._states: dict[int, OrgState] = {}
         self._next_seq = 0
         self._load()
-        self._writer = Writer(con.cursor(), self._lock, self._reload)
+        self._writer = Writer(quiet(con.cursor()), self._lock, self._reload)
 
     @classmethod
     def open(cls, path: str | Path) -> DuckDBStore:
@@ -99,6 +105,7 @@ class DuckDBStore:
             raise StoreUnavailable(f"cannot open the store {target}: {exc}") from None
         except duckdb.Error as exc:
             raise StoreUnavailable(f"cannot open the store {target}: {exc}") from None
+        quiet(con)
         try:
             migrate(con)
         except duckdb.Error as exc:
@@ -260,7 +267,7 @@ class DuckDBStore:
         """A reading connection for this thread (DuckDB connections are not thread-safe)."""
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._local.con = self._db.cursor()
+            con = self._local.con = quiet(self._db.cursor())
         return con
 
     def counts(self, org: OrgInfo) -> OrgCounts:
