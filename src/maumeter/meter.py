@@ -309,18 +309,18 @@ class Meter:
         return result
 
     def _import_chunk(
-        self, target: ProjectInfo, good: Any, doubtful: list[tuple[int, str]]
+        self, target: ProjectInfo, good: Any, doubtful: list[tuple[int, Any]]
     ) -> IngestResult:
         received = self.clock()
         batch = bulk.to_batch(good, received)
         records: list[Any] = []
-        for index, raw in doubtful:
+        for _, raw in doubtful:
+            text, line = raw if isinstance(raw, tuple) else (raw, None)
             try:
-                records.append(json.loads(raw))
-            except ValueError as exc:
-                records.append(
-                    NotJson(Problem("record", f"record {index} is not valid JSON: {exc}"))
-                )
+                records.append(json.loads(text))
+            except (ValueError, UnicodeDecodeError) as exc:
+                where = f"line {line}" if line is not None else "the record"
+                records.append(NotJson(Problem("record", f"{where} is not valid JSON: {exc}")))
         indices = [index for index, _ in doubtful]
         events, rownums, result = _validate(records, None, None, 0, True, indices)
         if events:

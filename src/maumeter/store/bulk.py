@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from maumeter.core.events import EVENT_TYPES, KNOWN_KEYS, MAX_ID_LENGTH, MAX_MESSAGE_ID_LENGTH
 from maumeter.core.events import MAX_NAME_LENGTH as MAX_TEXT
@@ -35,7 +36,7 @@ FIELDS = (
 )  # fmt: skip
 # ISO-8601 forms that Python's ``datetime.fromisoformat`` and DuckDB's cast read identically.
 ISO = (
-    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+    r"(1\d{3}|[2-8]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
     r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"
 )
 UNSUPPORTED = "fast import supports JSONL and flat Parquet"
@@ -52,6 +53,9 @@ def _q(text: str) -> str:
 SCALARS = ("type", "userId", "anonymousId", "previousId", "event", "name", "messageId", "timestamp",
            "sentAt")  # fmt: skip
 OBJECTS = ("properties", "traits", "context")
+
+
+JSONL_SOURCE = "SELECT rownum, CASE WHEN json_valid(line) THEN line::JSON END AS j FROM _chunk"
 
 
 def _absent(name: str) -> str:
@@ -81,14 +85,17 @@ def _text_ok(name: str) -> str:
 
 
 def _time_ok(name: str) -> str:
-    return f"(t_{name} = 'VARCHAR' AND regexp_full_match(s_{name}, {_q(ISO)}))"
+    return (
+        f"(t_{name} = 'VARCHAR' AND regexp_full_match(s_{name}, {_q(ISO)}) "
+        f"AND TRY_CAST(s_{name} AS TIMESTAMPTZ) IS NOT NULL)"
+    )
 
 
 def _known_patch() -> str:
     return _q(json.dumps(dict.fromkeys(sorted(KNOWN_KEYS))))
 
 
-def select_sql(source: str) -> str:
+def select_sql(source: str = JSONL_SOURCE) -> str:
     """Canonical columns, an ``ok`` flag and the raw record (for not-ok rows) from ``source``,
     a relation with one JSON column ``j``. Each field is parsed once (``t_`` its JSON type,
     ``s_`` its text), then only compared."""
@@ -106,10 +113,11 @@ def select_sql(source: str) -> str:
     )
     fields = f"""
         WITH parsed AS (
-            SELECT j, json_type(j) AS t_j, json_extract(j, [{paths}]) AS v FROM ({source})
+            SELECT rownum, j, json_type(j) AS t_j, json_extract(j, [{paths}]) AS v
+            FROM ({source})
         ),
-        fields AS (SELECT j::VARCHAR AS j, t_j, {typed}, {extra} AS extra FROM parsed)"""
-    return checked_sql(fields)
+        fields AS (SELECT rownum, t_j, {typed}, {extra} AS extra FROM parsed)"""
+    return checked_sql(fields, raw="NULL")
 
 
 def checked_sql(fields: str, raw: str = "j") -> str:
@@ -142,7 +150,7 @@ def checked_sql(fields: str, raw: str = "j") -> str:
 
     return f"""{fields},
         checked AS (SELECT *, coalesce({ok}, false) AS ok FROM fields)
-        SELECT ok,
+        SELECT rownum, ok,
             CASE WHEN ok THEN NULL ELSE {raw} END AS raw,
             CASE WHEN ok THEN s_type END AS type,
             CASE WHEN ok THEN s_messageId END AS message_id,
@@ -161,16 +169,12 @@ def checked_sql(fields: str, raw: str = "j") -> str:
     """
 
 
-def jsonl_source(path: Path) -> str:
-    return f"SELECT json AS j FROM read_ndjson_objects({_q(str(path))})"
-
-
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT")  # fmt: skip
 ISO_OUT = "'%Y-%m-%dT%H:%M:%S.%fZ'"
 
 
-def parquet_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+def parquet_sql(schema: pa.Schema) -> str:
     """The checked canonical columns of a flat Parquet file, straight from its typed columns.
 
     Top-level Segment fields are read as they are; dotted columns are nested into JSON only for
@@ -178,7 +182,10 @@ def parquet_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     is built as JSON only for the rows the core must judge. Values follow
     :func:`maumeter.sources.nest`: empty strings and nulls are dropped.
     """
-    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(str(path))})").fetchall()
+    probe = duckdb.connect()
+    probe.register("_chunk", schema.empty_table())
+    described = probe.execute("DESCRIBE SELECT * FROM _chunk").fetchall()
+    probe.close()
     tree: dict[str, Any] = {}
     kinds: dict[str, str] = {}
     alias: dict[str, str] = {}
@@ -249,7 +256,7 @@ def parquet_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     }
     computed.append(f"{build(others)}::VARCHAR AS extra" if others else "NULL::VARCHAR AS extra")
     renamed = ", ".join(f'"{n.replace(chr(34), chr(34) * 2)}" AS {a}' for n, a in alias.items())
-    source = f"SELECT {renamed} FROM read_parquet({_q(str(path))})"
+    source = f"SELECT _rownum AS rownum, {renamed} FROM _chunk"
     fields = f"""
         WITH source AS ({source}),
         typed AS (SELECT *, 'OBJECT' AS t_j, {", ".join(computed)} FROM source),
@@ -258,41 +265,91 @@ def parquet_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     return checked_sql(fields, raw)
 
 
+def _jsonl_chunks(path: Path, chunk: int) -> Iterator[tuple[pa.Table, list[tuple[bytes, int]]]]:
+    """Blocks of non-blank lines (with their 1-based line numbers), numbered in file order as
+    the per-record reader numbers them; a line that is not UTF-8 goes on as NULL."""
+    offset = 0
+    number = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.readlines(chunk * 256)
+            if not block:
+                return
+            kept = [(line, number + i + 1) for i, line in enumerate(block) if line.strip()]
+            number += len(block)
+            if not kept:
+                continue
+            lines = [line for line, _ in kept]
+            binary = pa.array(lines, pa.binary())
+            try:
+                text = binary.cast(pa.string())
+            except pa.ArrowInvalid:
+                text = pa.array([_utf8(line) for line in lines], pa.string())
+            rownum = pa.array(range(offset, offset + len(lines)), pa.int64())
+            yield pa.table({"rownum": rownum, "line": text}), kept
+            offset += len(lines)
+
+
+def _utf8(line: bytes) -> str | None:
+    try:
+        return line.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _parquet_chunks(path: Path, chunk: int) -> Iterator[pa.Table]:
+    offset = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk):
+        rownum = pa.array(range(offset, offset + batch.num_rows), pa.int64())
+        yield pa.Table.from_batches([batch]).append_column("_rownum", rownum)
+        offset += batch.num_rows
+
+
 def read_batches(
     con: duckdb.DuckDBPyConnection, path: Path, chunk: int
-) -> Iterator[tuple[pa.Table, list[tuple[int, str]]]]:
-    """Chunks of (certainly valid rows as a partial batch, [(index, raw JSON)] of the others).
+) -> Iterator[tuple[pa.Table, list[tuple[int, Any]]]]:
+    """Chunks of (certainly valid rows as a partial batch, [(index, raw record)] of the others),
+    in file order; indices count records as the per-record reader does.
 
-    Row indices count records in file order. Billing and receive times are left for the caller.
+    Python reads the file in order (pyarrow row groups, or blocks of lines) and DuckDB checks
+    each block, so order and numbering never depend on DuckDB's parallel scans.
     """
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        source = jsonl_source(path)
-    elif suffix != ".parquet":
+        sql = select_sql()
+        for table, kept in _jsonl_chunks(path, chunk):
+            first = table["rownum"][0].as_py()
+            yield _split(_check(con, sql, table), lambda i, kept=kept, first=first: kept[i - first])
+        return
+    if suffix != ".parquet":
         raise Unsupported(f"{UNSUPPORTED}, not {suffix}")
     try:
-        sql = select_sql(source) if suffix != ".parquet" else parquet_sql(con, path)
-        reader = con.sql(sql).to_arrow_reader(chunk)
-    except duckdb.Error as exc:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
         raise Unsupported(f"{UNSUPPORTED}: {exc}") from None
-    offset = 0
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except (duckdb.Error, pa.ArrowException) as exc:
-            if offset == 0:
-                raise Unsupported(f"{UNSUPPORTED}: {exc}") from None
-            raise
-        n = batch.num_rows
-        rownum = pa.array(range(offset, offset + n), pa.int64())
-        table = pa.Table.from_batches([batch]).append_column("rownum", rownum)
-        ok = table.column("ok")
-        slow = table.filter(pc.invert(ok)).select(["rownum", "raw"]).to_pylist()
-        good = table.filter(ok)
-        yield good, [(row["rownum"], row["raw"]) for row in slow]
-        offset += n
+    sql = parquet_sql(schema)
+    for table in _parquet_chunks(path, chunk):
+        yield _split(_check(con, sql, table), None)
+
+
+def _check(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> pa.Table:
+    con.register("_chunk", table)
+    try:
+        return con.sql(sql).to_arrow_table().sort_by("rownum")
+    finally:
+        con.unregister("_chunk")
+
+
+def _split(checked: pa.Table, raw_of: Any) -> tuple[pa.Table, list[tuple[int, Any]]]:
+    """The certainly valid rows, and (index, raw) of the others: raw is the record's JSON text,
+    or for JSONL the original (line bytes, line number)."""
+    ok = checked.column("ok")
+    doubtful = checked.filter(pc.invert(ok)).select(["rownum", "raw"]).to_pylist()
+    if raw_of is None:
+        slow = [(row["rownum"], row["raw"]) for row in doubtful]
+    else:
+        slow = [(row["rownum"], raw_of(row["rownum"])) for row in doubtful]
+    return checked.filter(ok), slow
 
 
 def to_batch(good: pa.Table, received_at: datetime) -> pa.Table:
