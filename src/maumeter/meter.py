@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -294,23 +295,39 @@ class Meter:
             raise InvalidInput.field("FILE", f"{source} does not exist")
         result = IngestResult()
         done = 0
+        pending: tuple[IngestResult, Future[Any] | None, int] | None = None
+
+        def settle() -> None:
+            part, future, rows = pending  # type: ignore[misc]
+            if future is not None:
+                outcome = future.result()
+                part.accepted = outcome.accepted
+                part.duplicates = len(outcome.duplicate_rows)
+            result.merge(part)
+            if progress is not None:
+                progress(rows)
+
         try:
             for good, doubtful in bulk.read_batches(self.store.cursor(), source, IMPORT_CHUNK):
-                result.merge(self._import_chunk(target, good, doubtful))
-                rows = good.num_rows + len(doubtful)
-                done += rows
-                if progress is not None:
-                    progress(rows)
+                part, future = self._import_chunk(target, good, doubtful)
+                if pending is not None:
+                    settle()
+                pending = (part, future, good.num_rows + len(doubtful))
+                done += pending[2]
+            if pending is not None:
+                settle()
             return result
         except bulk.Unsupported:
-            pass
+            if pending is not None:
+                settle()
         rest = _skip(read_records(source), done)
         result.merge(self.import_records(rest, org, project, progress, offset=done))
         return result
 
     def _import_chunk(
         self, target: ProjectInfo, good: Any, doubtful: list[tuple[int, Any]]
-    ) -> IngestResult:
+    ) -> tuple[IngestResult, Future[Any] | None]:
+        """Validate a chunk's doubtful records and queue the chunk's commit."""
         received = self.clock()
         batch = bulk.to_batch(good, received)
         records: list[Any] = []
@@ -327,11 +344,8 @@ class Meter:
             billing = [e.timestamp for e in events]
             more = batch_from_events(events, rownums, received, billing)  # type: ignore[arg-type]
             batch = pa.concat_tables([batch, more]).sort_by("rownum")
-        if batch.num_rows:
-            outcome = self.store.append(target, batch)
-            result.accepted = outcome.accepted
-            result.duplicates = len(outcome.duplicate_rows)
-        return result
+        future = self.store.append_async(target, batch) if batch.num_rows else None
+        return result, future
 
     # ---- counting --------------------------------------------------------------------------
 

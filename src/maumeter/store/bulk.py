@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -286,7 +287,8 @@ def _jsonl_chunks(path: Path, chunk: int) -> Iterator[tuple[pa.Table, list[tuple
             except pa.ArrowInvalid:
                 text = pa.array([_utf8(line) for line in lines], pa.string())
             rownum = pa.array(range(offset, offset + len(lines)), pa.int64())
-            yield pa.table({"rownum": rownum, "line": text}), kept
+            table = pa.table({"rownum": rownum, "line": text})
+            yield pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH)), kept
             offset += len(lines)
 
 
@@ -297,12 +299,29 @@ def _utf8(line: bytes) -> str | None:
         return None
 
 
+SCAN_BATCH = 1 << 16  # DuckDB scans an Arrow table in parallel, one record batch per task
+
+
 def _parquet_chunks(path: Path, chunk: int) -> Iterator[pa.Table]:
+    """Tables of about ``chunk`` rows in file order, made of small record batches."""
     offset = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk):
-        rownum = pa.array(range(offset, offset + batch.num_rows), pa.int64())
-        yield pa.Table.from_batches([batch]).append_column("_rownum", rownum)
-        offset += batch.num_rows
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=SCAN_BATCH):
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= chunk:
+            yield _numbered(pending, offset)
+            offset += size
+            pending, size = [], 0
+    if pending:
+        yield _numbered(pending, offset)
+
+
+def _numbered(batches: list[pa.RecordBatch], offset: int) -> pa.Table:
+    table = pa.Table.from_batches(batches)
+    rownum = pa.array(range(offset, offset + table.num_rows), pa.int64())
+    return table.append_column("_rownum", rownum)
 
 
 def read_batches(
@@ -335,9 +354,13 @@ def read_batches(
 def _check(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> pa.Table:
     con.register("_chunk", table)
     try:
-        return con.sql(sql).to_arrow_table().sort_by("rownum")
+        checked = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("_chunk")
+    rownum = checked.column("rownum").to_numpy()
+    if len(rownum) > 1 and not (np.diff(rownum) > 0).all():  # parallel scans may reorder
+        checked = checked.take(pa.array(np.argsort(rownum, kind="stable")))
+    return checked
 
 
 def _split(checked: pa.Table, raw_of: Any) -> tuple[pa.Table, list[tuple[int, Any]]]:

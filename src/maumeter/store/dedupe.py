@@ -60,9 +60,12 @@ def first_occurrences(hashes: np.ndarray, message_ids: list[str] | None = None) 
     batch keeps both rows.
     """
     n = len(hashes)
-    first = np.zeros(n, dtype=bool)
-    _, idx = np.unique(hashes, return_index=True)
-    first[idx] = True
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    repeat = np.zeros(n, dtype=bool)
+    repeat[1:] = ordered[1:] == ordered[:-1]
+    first = np.ones(n, dtype=bool)
+    first[order[repeat]] = False  # stable sort: the earliest row of a hash comes first
     if first.all() or message_ids is None:
         return first
     owner: dict[int, set[str]] = {}

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -252,6 +253,11 @@ class DuckDBStore:
 
     def append(self, project: ProjectInfo, batch: pa.Table) -> BatchOutcome:
         """Commit a batch of one project durably; returns what was accepted and duplicated."""
+        return self.append_async(project, batch).result()
+
+    def append_async(self, project: ProjectInfo, batch: pa.Table) -> Future[BatchOutcome]:
+        """Queue a batch; the future resolves once it is durably committed (a bulk import
+        prepares its next chunk meanwhile)."""
         state = self._states[project.org_id]
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[BatchOutcome, Any]:
@@ -259,7 +265,7 @@ class DuckDBStore:
             self._next_seq += outcome.accepted
             return outcome, post
 
-        return self._writer.submit(job, (project.org_id,))
+        return self._writer.submit_async(job, (project.org_id,))
 
     # ---- reads -----------------------------------------------------------------------------
 

@@ -54,11 +54,15 @@ class Writer:
 
     def submit(self, job: Job, orgs: tuple[int, ...] = ()) -> Any:
         """Run ``job`` in a write transaction; returns its result once committed."""
+        return self.submit_async(job, orgs).result()
+
+    def submit_async(self, job: Job, orgs: tuple[int, ...] = ()) -> Future[Any]:
+        """Queue ``job``; the future resolves once its transaction has committed."""
         if not self._thread.is_alive():
             raise RuntimeError("the store is closed")
         future: Future[Any] = Future()
         self._queue.put(_Item(job, orgs, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         if self._thread.is_alive():
