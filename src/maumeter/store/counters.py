@@ -30,10 +30,13 @@ Scope = int | None  # a project id, or None for the org's pool
 
 
 def bitmap(values: np.ndarray) -> BitMap:
-    """A bitmap from a numpy array of non-negative indices, through the fast buffer path."""
+    """A bitmap from a numpy array of non-negative indices, through the fast buffer path.
+
+    Sorting first pays: roaring appends sorted values an order of magnitude faster."""
     if len(values) == 0:
         return BitMap()
-    return BitMap(array("I", np.ascontiguousarray(values, dtype=np.uint32).tobytes()))
+    ordered = np.sort(np.asarray(values, dtype=np.uint32))
+    return BitMap(array("I", ordered.tobytes()))
 
 
 def roots_of(graph: IdentityGraph) -> np.ndarray:

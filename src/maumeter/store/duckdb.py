@@ -55,6 +55,9 @@ class ProjectInfo:
     created_at: datetime
 
 
+MEMORY_LIMIT = "1GB"
+
+
 def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A connection that never draws DuckDB's progress bar on the user's terminal."""
     con.execute("SET enable_progress_bar = false")
@@ -92,14 +95,16 @@ class DuckDBStore:
         self._writer = Writer(quiet(con.cursor()), self._lock, self._reload)
 
     @classmethod
-    def open(cls, path: str | Path) -> DuckDBStore:
+    def open(cls, path: str | Path, memory_limit: str = MEMORY_LIMIT) -> DuckDBStore:
+        """Open or create the store; DuckDB's own buffers are capped at ``memory_limit`` (it
+        spills to disk past it) so the process stays predictable next to the counting state."""
         target = Path(path)
         if target.parent and not target.parent.exists():
             raise StoreUnavailable(
                 f"cannot create the store {target}: {target.parent} does not exist"
             )
         try:
-            con = duckdb.connect(str(target))
+            con = duckdb.connect(str(target), config={"memory_limit": memory_limit})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreUnavailable(_lock_message(target, exc)) from None
