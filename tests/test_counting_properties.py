@@ -177,3 +177,45 @@ def test_order_independence_and_merges_commute(
     rnd.shuffle(shuffled)
     with load(stream) as a, load(shuffled) as b:
         assert figures(a) == figures(b)
+
+
+@SETTINGS
+@given(streams)
+def test_series_equal_unions_of_the_reference_days(
+    stream: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """DAU, WAU, MAU and rolling-30 are unions of the reference's per-day person sets."""
+    from datetime import date, timedelta
+
+    from maumeter.core.months import period_of
+
+    ordered = sorted(range(len(stream)), key=lambda i: (PROJECTS.index(stream[i][0]), i))
+    stream = [stream[i] for i in ordered]
+    ref = reference(stream)
+    start, end = date(2024, 2, 10), date(2024, 4, 5)
+    with load(stream) as meter:
+        for scope in (None, "web"):
+
+            def persons(first: date, last: date, scope: str | None = scope) -> int:
+                found: set[str] = set()
+                day = first
+                while day <= last:
+                    found |= ref.days.get((scope, day), set())
+                    day += timedelta(days=1)
+                return len(found)
+
+            for metric, unit in (("dau", "day"), ("wau", "week"), ("mau", "month")):
+                got = meter.series("o", metric, start, end, scope)
+                periods = []
+                day = start
+                while day <= end:
+                    p = period_of(day, unit)
+                    if not periods or periods[-1] != p:
+                        periods.append(p)
+                    day += timedelta(days=1)
+                assert got == [(p.label, persons(p.first, p.last)) for p in periods], metric
+            rolling = meter.series("o", "rolling30", start, end, scope)
+            assert rolling == [
+                (d.isoformat(), persons(d - timedelta(days=29), d))
+                for d in (start + timedelta(days=n) for n in range((end - start).days + 1))
+            ]
