@@ -21,14 +21,12 @@ from maumeter.core.activity import (
     Predicate,
     Verdict,
     emails_of,
-    glob_match,
-    glob_to_regex,
     parse_rule_arg,
-    portable_regex_problem,
     preset,
 )
 from maumeter.core.errors import InvalidInput
 from maumeter.core.events import Event, parse_event
+from maumeter.core.patterns import glob_match, glob_to_regex, portable_regex_problem
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 

@@ -20,12 +20,10 @@ from maumeter.core.activity import (
     Matcher,
     Predicate,
     emails_of,
-    glob_match,
-    glob_to_regex,
-    portable_regex_problem,
     preset,
 )
 from maumeter.core.events import Event
+from maumeter.core.patterns import glob_match, glob_to_regex, portable_regex_problem
 from maumeter.store.rule_sql import (
     email_sql,
     internal_email_sql,
@@ -530,3 +528,24 @@ def test_only_the_head_of_a_user_agent_is_searched(con: duckdb.DuckDBPyConnectio
     rule = preset("any-activity")
     got = [v for (v,) in con.execute(f"SELECT {verdict_sql(rule)} FROM ev ORDER BY i").fetchall()]
     assert got == [rule.evaluate(e).value for e in rows] == ["qualifies", "bot", "bot"]
+
+
+def test_kelvin_sign_and_long_s_agree() -> None:
+    """RE2 folds ``[kK]|[sS]`` to match U+212A and U+017F: both engines must say the same."""
+    import duckdb as _duckdb
+
+    from maumeter.core.events import parse_event
+    from maumeter.store.rule_sql import verdict_sql
+
+    rule = ActivityRule("custom", (Matcher("page"),), bot_user_agents=("k", "s"))
+    agents = ["\u212a", "\u017f", "K", "x"]
+    con = _duckdb.connect()
+    sql = verdict_sql(rule)
+    for agent in agents:
+        event = parse_event({"type": "page", "userId": "u", "context": {"userAgent": agent}})
+        got = con.execute(
+            f"SELECT {sql} FROM (SELECT 'page' AS type, NULL AS event, NULL AS name, "
+            "'{}' AS properties, ? AS context)",
+            [json.dumps(event.context)],
+        ).fetchall()[0][0]
+        assert got == rule.evaluate(event).value, agent
