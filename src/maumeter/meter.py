@@ -42,7 +42,7 @@ POLICIES = ("hard", "soft", "none")
 METRICS = ("dau", "wau", "mau", "rolling30")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 DEFAULT_DB = "maumeter.duckdb"
-IMPORT_CHUNK = 500_000
+IMPORT_CHUNK = 250_000
 
 
 def system_clock() -> datetime:
@@ -304,11 +304,12 @@ class Meter:
                 part.accepted = outcome.accepted
                 part.duplicates = len(outcome.duplicate_rows)
             result.merge(part)
+            pa.default_memory_pool().release_unused()  # keep a long import's RSS flat
             if progress is not None:
                 progress(rows)
 
         try:
-            for good, doubtful in bulk.read_batches(self.store.cursor(), source, IMPORT_CHUNK):
+            for good, doubtful in bulk.read_batches(bulk.checker(), source, IMPORT_CHUNK):
                 part, future = self._import_chunk(target, good, doubtful)
                 if pending is not None:
                     settle()

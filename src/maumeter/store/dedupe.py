@@ -42,15 +42,20 @@ class DedupeIndex:
         return hit
 
     def add(self, hashes: np.ndarray) -> None:
-        """Record stored hashes (after their commit)."""
-        if len(hashes) + len(self._recent) >= MERGE_AT:
-            parts = [self._sorted, np.asarray(hashes, np.uint64)]
-            if self._recent:
-                parts.append(np.fromiter(self._recent, np.uint64, len(self._recent)))
-                self._recent = set()
-            self._sorted = np.unique(np.concatenate(parts))
-        else:
+        """Record stored hashes (after their commit).
+
+        Small batches go to a set; past ``MERGE_AT`` they are sorted and merged into the array
+        by one linear insert (re-sorting ten million hashes per chunk would dominate imports).
+        """
+        if len(hashes) + len(self._recent) < MERGE_AT:
             self._recent.update(int(h) for h in hashes)
+            return
+        new = np.asarray(hashes, np.uint64)
+        if self._recent:
+            new = np.concatenate([new, np.fromiter(self._recent, np.uint64, len(self._recent))])
+            self._recent = set()
+        new = np.sort(new)
+        self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, new), new)
 
 
 def first_occurrences(hashes: np.ndarray, message_ids: list[str] | None = None) -> np.ndarray:
