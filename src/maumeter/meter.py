@@ -42,7 +42,7 @@ POLICIES = ("hard", "soft", "none")
 METRICS = ("dau", "wau", "mau", "rolling30")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 DEFAULT_DB = "maumeter.duckdb"
-IMPORT_CHUNK = 250_000
+IMPORT_CHUNK = 125_000
 
 
 def system_clock() -> datetime:

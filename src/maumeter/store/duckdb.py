@@ -55,7 +55,7 @@ class ProjectInfo:
     created_at: datetime
 
 
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "256MB"
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
