@@ -34,7 +34,7 @@ from maumeter.core.months import (
 from maumeter.sources import NotJson, read_records
 from maumeter.store import bulk
 from maumeter.store.batch import batch_from_events
-from maumeter.store.counters import roots_of
+from maumeter.store.counters import bitmap, roots_of
 from maumeter.store.duckdb import DuckDBStore, OrgInfo, ProjectInfo, month_index
 
 Clock = Callable[[], datetime]
@@ -522,9 +522,7 @@ class _DayPersons:
             else:
                 ids = BitMap.union(*parts) if len(parts) > 1 else parts[0]
                 arr = np.asarray(ids.to_array(), dtype=np.int64)
-                found = (
-                    BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
-                )
+                found = bitmap(self._roots[arr])
                 found = self._exclude(found, day)
             self._cache[day] = found
         return found
@@ -540,7 +538,7 @@ class _DayPersons:
             if d != day:
                 continue
             arr = np.asarray(ids.to_array(), dtype=np.int64)
-            mine = BitMap(np.unique(self._roots[arr]).astype(np.uint32)) if len(arr) else BitMap()
+            mine = bitmap(self._roots[arr])
             keep |= mine - counts.internal.get(p, BitMap())
         return keep
 

@@ -20,7 +20,7 @@ class DedupeIndex:
 
     def __init__(self, hashes: np.ndarray | None = None) -> None:
         base = np.empty(0, dtype=np.uint64) if hashes is None else np.asarray(hashes, np.uint64)
-        self._sorted = np.unique(base)
+        self._sorted = np.sort(base)  # repeats are harmless to searchsorted; np.unique is slow
         self._recent: set[int] = set()
 
     def __len__(self) -> int:

@@ -195,8 +195,7 @@ def _resolve_identities(
     link_rows = np.flatnonzero((users >= 0) & (anons >= 0) & ~is_alias)
     if len(link_rows) > SMALL:
         pairs = anons[link_rows].astype(np.int64) << 32 | users[link_rows].astype(np.int64)
-        _, first = np.unique(pairs, return_index=True)
-        link_rows = link_rows[np.sort(first)]
+        link_rows = link_rows[first_occurrences(pairs.view(np.uint64))]
         roots = roots_of(graph)
         link_rows = link_rows[roots[anons[link_rows]] != roots[users[link_rows]]]
     alias_rows = np.flatnonzero(is_alias)
