@@ -6,9 +6,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from maumeter.meter import Meter
+
+# CI replays a fixed set of examples (a red CI must be reproducible); locally, hypothesis keeps
+# exploring new ones and remembers failures in .hypothesis/.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 class Clock:
