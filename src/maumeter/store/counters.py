@@ -32,10 +32,13 @@ Scope = int | None  # a project id, or None for the org's pool
 def bitmap(values: np.ndarray) -> BitMap:
     """A bitmap from a numpy array of non-negative indices, through the fast buffer path.
 
-    Sorting first pays: roaring appends sorted values an order of magnitude faster."""
+    Sorting and dropping repeats first pays: roaring appends sorted values an order of
+    magnitude faster, and events repeat persons many times."""
     if len(values) == 0:
         return BitMap()
     ordered = np.sort(np.asarray(values, dtype=np.uint32))
+    if len(ordered) > 1:
+        ordered = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
     return BitMap(array("I", ordered.tobytes()))
 
 
@@ -107,15 +110,16 @@ class OrgCounts:
                 self.days[slot] = ids
         months = month_index_of_epoch_days(days.astype(np.int32))
         month_key = projects.astype(np.int64) << 32 | months.astype(np.int64)
-        pool: dict[int, list[np.ndarray]] = {}
+        pool: dict[int, list[BitMap]] = {}
+        events: dict[int, int] = {}
         for key, rows in groups(month_key):
             project, month = key >> 32, key & 0xFFFFFFFF
-            persons = roots[rows]
-            self._add_persons((project, month), bitmap(persons), len(rows))
+            persons = bitmap(roots[rows])
+            self._add_persons((project, month), persons, len(rows))
             pool.setdefault(month, []).append(persons)
+            events[month] = events.get(month, 0) + len(rows)
         for month, parts in pool.items():
-            persons = np.concatenate(parts)
-            self._add_persons((None, month), bitmap(persons), len(persons))
+            self._add_persons((None, month), BitMap.union(*parts), events[month])
 
     def _add_persons(self, slot: tuple[Scope, int], persons: BitMap, events: int) -> None:
         if slot in self.months:
