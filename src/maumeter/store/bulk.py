@@ -364,7 +364,8 @@ def read_batches(
 def _check(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> pa.Table:
     con.register("_chunk", table)
     try:
-        checked = con.sql(sql).to_arrow_table()
+        # Wrapped in a subquery: DuckDB plans the bare CTE chain ~3x slower (materialising).
+        checked = con.sql(f"SELECT * FROM ({sql})").to_arrow_table()
     finally:
         con.unregister("_chunk")
     rownum = checked.column("rownum").to_numpy()
