@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -133,72 +134,29 @@ def test_import_every_format_then_mau(db: Path, tmp_path: Path, kind: str) -> No
     assert "accepted 0  duplicates 5" in again.stdout
 
 
+def series(db: Path, metric: str, start: str, end: str) -> list[dict[str, Any]]:
+    result = run(db, "series", "acme", "--metric", metric, "--from", start, "--to", end, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_series_export_and_verify(db: Path, tmp_path: Path) -> None:
     run(
         db, "import", str(write(tmp_path / "e.jsonl", "jsonl")), "--org", "acme", "--project", "web"
     )
-    series = json.loads(
-        run(
-            db,
-            "series",
-            "acme",
-            "--metric",
-            "dau",
-            "--from",
-            "2024-03-01",
-            "--to",
-            "2024-03-05",
-            "--json",
-        ).stdout
-    )
     # 2024-03-04T23:30Z is 2024-03-05 00:30 in Paris.
-    assert series == [
+    assert series(db, "dau", "2024-03-01", "2024-03-05") == [
         {"period": f"2024-03-0{d}", "value": v} for d, v in [(1, 1), (2, 0), (3, 1), (4, 0), (5, 1)]
     ]
-    weeks = json.loads(
-        run(
-            db,
-            "series",
-            "acme",
-            "--metric",
-            "wau",
-            "--from",
-            "2024-03-01",
-            "--to",
-            "2024-03-05",
-            "--json",
-        ).stdout
-    )
-    assert weeks == [{"period": "2024-W09", "value": 1}, {"period": "2024-W10", "value": 1}]
-    months = json.loads(
-        run(
-            db,
-            "series",
-            "acme",
-            "--metric",
-            "mau",
-            "--from",
-            "2024-03-01",
-            "--to",
-            "2024-04-30",
-            "--json",
-        ).stdout
-    )
-    assert months == [{"period": "2024-03", "value": 2}, {"period": "2024-04", "value": 1}]
-    rolling = json.loads(
-        run(
-            db,
-            "series",
-            "acme",
-            "--metric",
-            "rolling30",
-            "--from",
-            "2024-03-30",
-            "--to",
-            "2024-04-01",
-            "--json",
-        ).stdout
-    )
+    assert series(db, "wau", "2024-03-01", "2024-03-05") == [
+        {"period": "2024-W09", "value": 1},
+        {"period": "2024-W10", "value": 1},
+    ]
+    assert series(db, "mau", "2024-03-01", "2024-04-30") == [
+        {"period": "2024-03", "value": 2},
+        {"period": "2024-04", "value": 1},
+    ]
+    rolling = series(db, "rolling30", "2024-03-30", "2024-04-01")
     assert [p["value"] for p in rolling] == [2, 2, 3]
     out = tmp_path / "persons.csv"
     assert run(db, "export", "acme", "--month", "2024-03", "--output", str(out)).returncode == 0
