@@ -33,6 +33,7 @@ from maumeter.core.months import (
 )
 from maumeter.sources import NotJson, read_records
 from maumeter.store import bulk
+from maumeter.store.base import Store
 from maumeter.store.batch import batch_from_events
 from maumeter.store.counters import bitmap, roots_of
 from maumeter.store.duckdb import DuckDBStore, OrgInfo, ProjectInfo, month_index
@@ -161,7 +162,7 @@ class Verification:
 class Meter:
     """Counts monthly active users exactly. Open one per store file."""
 
-    def __init__(self, store: DuckDBStore, clock: Clock = system_clock) -> None:
+    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -416,22 +417,13 @@ class Meter:
             keys = {int(r): graph.values[int(r)] for r in counted}
             users = BitMap(counts.users)
             internal = {p: BitMap(bm) for p, bm in counts.internal.items()}
-        rows = (
-            self.store.cursor()
-            .execute(
-                "SELECT actor, project_id, billing_time, type, event, message_id, seq FROM events "
-                "WHERE org_id = ? AND verdict = 'qualifies' AND day BETWEEN ? AND ?"
-                + (" AND project_id = ?" if target else "")
-                + " ORDER BY billing_time, seq",
-                [info.id, epoch_day(month.first_day()), epoch_day(month.last_day())]
-                + ([target.id] if target else []),
-            )
-            .fetchall()
+        rows = self.store.qualifying_events(
+            info, epoch_day(month.first_day()), epoch_day(month.last_day()), target
         )
         names = {p.id: p.name for p in self.store.projects(org)}
         first: dict[int, ActivePerson] = {}
         projects: dict[int, set[str]] = {}
-        for actor, pid, billing_time, etype, event, message_id, _ in rows:
+        for actor, pid, billing_time, etype, event, message_id in rows:
             root = int(roots[actor])
             if root not in keys or (pid in internal and root in internal[pid]):
                 continue

@@ -39,9 +39,6 @@ BATCH_SCHEMA = pa.schema(
     ]
 )
 
-# The SQL list of these columns, in order, for INSERT … SELECT statements.
-BATCH_COLUMNS = ", ".join(f'"{name}"' for name in BATCH_SCHEMA.names)
-
 
 def dumps(value: dict[str, Any]) -> str | None:
     """Nested objects are stored as JSON text; an empty object is stored as NULL."""
@@ -78,7 +75,3 @@ def batch_from_events(
         "extra": [dumps(e.extra) for e in events],
     }
     return pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
-
-
-def empty_batch() -> pa.Table:
-    return BATCH_SCHEMA.empty_table()

@@ -167,18 +167,6 @@ class OrgCounts:
         impressions = None if has_internal else self.impressions.get((project, month), 0)
         return MauFigures(mau, identified, mau - identified, impressions)
 
-    def active_ids(self, project: Scope, first_day: int, last_day: int) -> BitMap:
-        """Ids active in a project (or any project) on days first..last inclusive."""
-        parts = [
-            ids
-            for (p, day), ids in self.days.items()
-            if first_day <= day <= last_day and (project is None or p == project)
-        ]
-        return BitMap.union(*parts) if parts else BitMap()
-
-    def projects(self) -> set[int]:
-        return {p for (p, _) in self.months if p is not None}
-
     def state_bytes(self) -> int:
         """Serialized size of every bitmap: the memory the counting state needs, roughly."""
         tables = (self.months, self.days, self.internal)

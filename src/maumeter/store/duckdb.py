@@ -239,20 +239,11 @@ class DuckDBStore:
                 return p
         raise NotFound(f"no project named {name!r} in org {org!r}")
 
-    def project_by_id(self, project_id: int) -> ProjectInfo:
-        return self._projects[project_id]
-
     def project_by_write_key(self, write_key: str) -> ProjectInfo | None:
         for p in self._projects.values():
             if p.write_key == write_key:
                 return p
         return None
-
-    def org_by_id(self, org_id: int) -> OrgInfo:
-        for org in self._orgs.values():
-            if org.id == org_id:
-                return org
-        raise NotFound(f"no org with id {org_id}")
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -325,6 +316,23 @@ class DuckDBStore:
                     roots[actors["actor"][mask]], np.asarray(excluded.to_array(), dtype=np.int32)
                 )
         return int(counted.sum())
+
+    def qualifying_events(
+        self, org: OrgInfo, first_day: int, last_day: int, project: ProjectInfo | None
+    ) -> list[tuple[int, int, datetime, str, str | None, str]]:
+        """(actor, project id, billing time, type, event, message id) of the qualifying events
+        on local days first..last, in log order of billing time."""
+        return (
+            self.cursor()
+            .execute(
+                "SELECT actor, project_id, billing_time, type, event, message_id FROM events "
+                "WHERE org_id = ? AND verdict = 'qualifies' AND day BETWEEN ? AND ?"
+                + (" AND project_id = ?" if project else "")
+                + " ORDER BY billing_time, seq",
+                [org.id, first_day, last_day] + ([project.id] if project else []),
+            )
+            .fetchall()
+        )
 
     def log(self, org: OrgInfo) -> Iterator[tuple[str, datetime, Event]]:
         """The org's events in log order, rebuilt as core events (for the reference count)."""
