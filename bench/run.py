@@ -131,7 +131,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         rebuild_counts(con, state)
         return state.counts
 
-    t_recount, counts = timed(recount, repeat=3)
+    t_recount, counts = timed(recount, repeat=5)
     files = [str(data / f"events-{p}.parquet") for p in projects]
     in_list = ", ".join(f"'{t}'" for t in ACTIVE_TYPES)
     sql = (
@@ -140,7 +140,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     )
     duck = duckdb.connect()
     duck.execute("SET enable_progress_bar = false")
-    t_duck, duck_rows = timed(lambda: duck.execute(sql).fetchall(), repeat=3)
+    t_duck, duck_rows = timed(lambda: duck.execute(sql).fetchall(), repeat=5)
     lazy = (
         pl.scan_parquet(files)
         .filter(pl.col("type").is_in(ACTIVE_TYPES))
@@ -151,7 +151,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         .group_by("month")
         .agg(pl.col("who").n_unique())
     )
-    t_polars, _ = timed(lambda: lazy.collect(), repeat=3)
+    t_polars, _ = timed(lambda: lazy.collect(), repeat=5)
     rows.append(
         (
             "full recount, identities resolved (maumeter)",
@@ -271,7 +271,7 @@ def main() -> None:
         "Data: generated Segment events (bench/generate.py: Zipf-like activity, ~60 % "
         "identified, anonymous→user merges, second devices, aliases, bots). The benchmark's "
         "activity rule counts every event type and keeps bots, the definition the generator's "
-        "ground truth uses. Times are medians of 3 runs (mau(): 2,001 calls); the machine is "
+        "ground truth uses. Times are medians of 5 runs (imports: one run) (mau(): 2,001 calls); the machine is "
         "shared and noisy: read ratios, not digits.",
         "",
     ]
