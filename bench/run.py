@@ -271,8 +271,8 @@ def main() -> None:
         "Data: generated Segment events (bench/generate.py: Zipf-like activity, ~60 % "
         "identified, anonymous→user merges, second devices, aliases, bots). The benchmark's "
         "activity rule counts every event type and keeps bots, the definition the generator's "
-        "ground truth uses. Times are medians of 5 runs (imports: one run; mau(): 2,001 calls); the machine is "
-        "shared and noisy: read ratios, not digits.",
+        "ground truth uses. Times are medians of 5 runs (imports: one run; mau(): 2,001 "
+        "calls); the machine is shared and noisy: read ratios, not digits.",
         "",
     ]
     for name in args.sizes.split(","):
