@@ -8,10 +8,12 @@ From then on one code path deduplicates, resolves identities, evaluates rules an
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from maumeter.core.events import Event
@@ -75,3 +77,13 @@ def batch_from_events(
         "extra": [dumps(e.extra) for e in events],
     }
     return pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """An Arrow table visible to SQL on ``con`` as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)

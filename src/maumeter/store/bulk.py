@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from maumeter.core.events import EVENT_TYPES, KNOWN_KEYS, MAX_ID_LENGTH, MAX_MESSAGE_ID_LENGTH
 from maumeter.core.events import MAX_NAME_LENGTH as MAX_TEXT
-from maumeter.store.batch import BATCH_SCHEMA
+from maumeter.store.batch import BATCH_SCHEMA, registered
 
 FIELDS = (
     "type", "userId", "anonymousId", "previousId", "event", "name", "messageId", "timestamp",
@@ -362,12 +362,9 @@ def read_batches(
 
 
 def _check(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> pa.Table:
-    con.register("_chunk", table)
-    try:
+    with registered(con, "_chunk", table):
         # Wrapped in a subquery: DuckDB plans the bare CTE chain ~3x slower (materialising).
         checked = con.sql(f"SELECT * FROM ({sql})").to_arrow_table()
-    finally:
-        con.unregister("_chunk")
     rownum = checked.column("rownum").to_numpy()
     if len(rownum) > 1 and not (np.diff(rownum) > 0).all():  # parallel scans may reorder
         checked = checked.take(pa.array(np.argsort(rownum, kind="stable")))

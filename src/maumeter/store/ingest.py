@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from maumeter.core.activity import ActivityRule, Verdict
 from maumeter.core.identity import Conflict, IdentityGraph, IdKind, Merge
+from maumeter.store.batch import registered
 from maumeter.store.counters import OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex, first_occurrences
 from maumeter.store.localtime import local_epoch_days
@@ -63,11 +64,8 @@ def commit_batch(
     """Write ``batch`` into the open transaction; return the outcome and the post-commit step."""
     if batch.num_rows == 0:
         return BatchOutcome(0, [], 0, 0, 0), lambda: None
-    con.register("_batch", batch)
-    try:
+    with registered(con, "_batch", batch):
         hashes = con.execute("SELECT hash(message_id) AS h FROM _batch").fetchnumpy()["h"]
-    finally:
-        con.unregister("_batch")
     hashes = np.asarray(hashes, dtype=np.uint64)
     keep = _not_duplicates(con, state, batch, hashes)
     duplicate_rows = batch.column("rownum").filter(pa.array(~keep)).to_pylist()
@@ -88,11 +86,8 @@ def commit_batch(
         roots = roots_of(graph)[actors]
 
     rule = state.rules[project_id]
-    con.register("_batch", batch)
-    try:
+    with registered(con, "_batch", batch):
         verdicts = con.sql(f"SELECT {verdict_sql(rule)} AS v FROM _batch").to_arrow_table()
-    finally:
-        con.unregister("_batch")
     verdict = verdicts.column("v").combine_chunks()
     micros = pc.cast(batch.column("billing_time"), pa.int64()).to_numpy()
     days = local_epoch_days(micros, state.timezone)
@@ -108,12 +103,9 @@ def commit_batch(
             "verdict": verdict,
         }
     )
-    con.register("_stored", stored)
-    try:
+    with registered(con, "_stored", stored):
         con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM _stored")
         internal = _internal_roots(con, state, graph, first_new_id)
-    finally:
-        con.unregister("_stored")
     _persist_identities(con, state.org_id, graph, first_new_id, merges, conflicts)
 
     qualifies = pc.equal(verdict, Verdict.QUALIFIES.value).to_numpy(zero_copy_only=False)
@@ -153,15 +145,12 @@ def _not_duplicates(
     if not candidates.any():
         return first
     wanted = pa.table({"message_id": batch.column("message_id").filter(pa.array(candidates))})
-    con.register("_wanted", wanted)
-    try:
+    with registered(con, "_wanted", wanted):
         found = con.execute(
             "SELECT DISTINCT message_id FROM events WHERE org_id = ? "
             "AND message_id IN (SELECT message_id FROM _wanted)",
             [state.org_id],
         ).fetchall()
-    finally:
-        con.unregister("_wanted")
     stored = {row[0] for row in found}
     if not stored:
         return first
@@ -260,11 +249,8 @@ def _persist_identities(
                 "value": pa.array(graph.values[first_new_id:], pa.string()),
             }
         )
-        con.register("_ids", new)
-        try:
+        with registered(con, "_ids", new):
             con.execute("INSERT INTO identities SELECT org_id, idx, kind, value FROM _ids")
-        finally:
-            con.unregister("_ids")
     if merges:
         _insert(
             con,
@@ -292,9 +278,6 @@ def _persist_identities(
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array]) -> None:
     """Append Arrow columns to a table in one statement (executemany is row by row)."""
-    con.register("_rows", pa.table(columns))
-    try:
+    with registered(con, "_rows", pa.table(columns)):
         names = ", ".join(columns)
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
-    finally:
-        con.unregister("_rows")
