@@ -4,7 +4,6 @@ through it; it validates, stamps billing time with the injected clock, and asks 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
 
+from maumeter.core import wire
 from maumeter.core.activity import ActivityRule, preset
 from maumeter.core.counting import LoggedEvent, reference_count
 from maumeter.core.errors import InvalidInput, Problem
@@ -336,8 +336,8 @@ class Meter:
         for _, raw in doubtful:
             text, line = raw if isinstance(raw, tuple) else (raw, None)
             try:
-                records.append(json.loads(text))
-            except (ValueError, UnicodeDecodeError) as exc:
+                records.append(wire.loads(text))
+            except ValueError as exc:
                 where = f"line {line}" if line is not None else "the record"
                 records.append(NotJson(Problem("record", f"{where} is not valid JSON: {exc}")))
         indices = [index for index, _ in doubtful]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
+from maumeter.core import wire
 from maumeter.core.errors import InvalidInput, Problem
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -70,7 +70,7 @@ def _jsonl(path: Path, chunk: int) -> Iterator[list[Any]]:
             if not line.strip():
                 continue
             try:
-                batch.append(json.loads(line))
+                batch.append(wire.loads(line))
             except (ValueError, UnicodeDecodeError) as exc:
                 batch.append(NotJson(Problem("record", f"line {number} is not valid JSON: {exc}")))
             if len(batch) >= chunk:
@@ -82,7 +82,7 @@ def _jsonl(path: Path, chunk: int) -> Iterator[list[Any]]:
 
 def _json_array(path: Path, chunk: int) -> Iterator[list[Any]]:
     try:
-        data = json.loads(path.read_bytes())
+        data = wire.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.field("FILE", f"{path} is not valid JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("batch"), list):
@@ -101,7 +101,7 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
             continue
         if key in ("properties", "traits", "context", "integrations") and isinstance(value, str):
             with contextlib.suppress(ValueError):
-                value = json.loads(value)
+                value = wire.loads(value)
         parts = key.split(".")
         target = record
         for part in parts[:-1]:

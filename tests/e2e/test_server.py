@@ -88,6 +88,12 @@ def test_bad_requests_are_4xx_with_the_field(server: Server) -> None:
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "body"
     r = httpx.post(f"{url}/v1/track", json={"userId": "u"}, auth=(server.write_key, ""))
     assert r.status_code == 400 and r.json()["rejected"][0]["errors"][0]["field"] == "event"
+    for body in (
+        b'{"userId":"u","event":"e","properties":{"x":NaN}}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ):
+        r = httpx.post(f"{url}/v1/track", content=body, auth=(server.write_key, ""))
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "body", r.text
     assert httpx.get(f"{url}/api/v1/orgs/nope/usage").status_code == 404
     r = httpx.get(f"{url}/api/v1/orgs/acme/usage", params={"month": "2024-13"})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "month"

@@ -202,3 +202,23 @@ def test_valid_files_take_the_fast_path(tmp_path: Path, monkeypatch: Any) -> Non
         meter.create_project("o", "p")
         assert meter.import_file(jsonl, "o", "p").accepted == 2
         assert meter.import_file(parquet, "o", "p").accepted == 1
+
+
+def test_not_json_constants_and_deep_nesting_are_rejected_alike(tmp_path: Path) -> None:
+    """NaN/Infinity and absurd nesting: rejected with a reason by both paths, never stored."""
+    base = '"type":"page","userId":"u","timestamp":"2024-03-01T00:00:00Z"'
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        f'{{{base},"messageId":"m1","properties":{{"x":NaN}}}}\n'
+        f'{{{base},"messageId":"m2","properties":{{"x":-Infinity}}}}\n'
+        f'{{{base},"messageId":"m3","properties":' + "[" * 100_000 + "]" * 100_000 + "}\n"
+        f'{{{base},"messageId":"m4"}}\n'
+    )
+    fast, slow = load(path, fast=True), load(path, fast=False)
+    assert fast == slow
+    result, log = fast
+    assert result["accepted"] == 1 and len(log) == 1
+    messages = [r["errors"][0]["message"] for r in result["rejected"]]
+    assert "NaN is not a JSON value" in messages[0]
+    assert "-Infinity is not a JSON value" in messages[1]
+    assert "nested too deeply" in messages[2]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import zlib
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from maumeter.core import wire
 from maumeter.core.errors import InvalidInput, Unauthorized
 from maumeter.meter import Meter
 from maumeter.store.duckdb import ProjectInfo
@@ -44,7 +44,7 @@ async def read_json(request: Request) -> Any:
             status_code=413,
         )
     try:
-        return json.loads(raw)
+        return wire.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.field("body", f"expected a JSON object: {exc}") from None
 

@@ -56,7 +56,11 @@ SCALARS = ("type", "userId", "anonymousId", "previousId", "event", "name", "mess
 OBJECTS = ("properties", "traits", "context")
 
 
-JSONL_SOURCE = "SELECT rownum, CASE WHEN json_valid(line) THEN line::JSON END AS j FROM _chunk"
+# DuckDB's parser takes NaN and Infinity, JSON and the core do not: such lines go to the core.
+JSONL_SOURCE = (
+    "SELECT rownum, CASE WHEN json_valid(line) AND NOT contains(line, 'NaN') "
+    "AND NOT contains(line, 'Infinity') THEN line::JSON END AS j FROM _chunk"
+)
 
 
 def _absent(name: str) -> str:
