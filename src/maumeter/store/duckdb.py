@@ -89,6 +89,7 @@ class DuckDBStore:
         self._local = threading.local()
         self._orgs: dict[str, OrgInfo] = {}
         self._projects: dict[int, ProjectInfo] = {}
+        self._by_key: dict[str, ProjectInfo] = {}
         self._states: dict[int, OrgState] = {}
         self._next_seq = 0
         self._load()
@@ -136,7 +137,8 @@ class DuckDBStore:
         for row in con.execute(
             "SELECT id, org_id, name, write_key, activity, created_at FROM projects"
         ).fetchall():
-            self._projects[row[0]] = _project(row)
+            project = self._projects[row[0]] = _project(row)
+            self._by_key[project.write_key] = project
         self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][
             0
         ]
@@ -212,6 +214,7 @@ class DuckDBStore:
 
             def post() -> None:
                 self._projects[project_id] = info
+                self._by_key[write_key] = info
                 self._states[info_org.id].rules[project_id] = rule
 
             return info, post
@@ -240,10 +243,8 @@ class DuckDBStore:
         raise NotFound(f"no project named {name!r} in org {org!r}")
 
     def project_by_write_key(self, write_key: str) -> ProjectInfo | None:
-        for p in self._projects.values():
-            if p.write_key == write_key:
-                return p
-        return None
+        """Every tracking request asks this: a dict, not a scan."""
+        return self._by_key.get(write_key)
 
     # ---- writes ----------------------------------------------------------------------------
 
