@@ -105,12 +105,19 @@ def org_create(
         info = meter.create_org(name, timezone=timezone, cap=cap, policy=policy)
     if as_json:
         emit_json(
-            {"org": info.name, "timezone": info.timezone, "cap": info.cap, "policy": info.policy}
+            {
+                "org": info.name,
+                "timezone": info.timezone,
+                "cap": info.cap,
+                "policy": info.policy,
+                "secret_key": info.secret_key,
+            }
         )
     else:
         out.print(
             f"created org [bold]{info.name}[/] (time zone {info.timezone}, policy {info.policy})"
         )
+        out.print(f"secret key (shown once): {info.secret_key}", highlight=False)
 
 
 @org.command("list")
@@ -164,7 +171,7 @@ def project_create(
         emit_json({"org": org_name, "project": info.name, "write_key": info.write_key})
     else:
         out.print(f"created project [bold]{info.name}[/] in {org_name} (activity: {rule.preset})")
-        out.print(f"write key: {info.write_key}", highlight=False)
+        out.print(f"write key (shown once): {info.write_key}", highlight=False)
 
 
 @project.command("list")
@@ -175,16 +182,21 @@ def project_list(ctx: click.Context, org_name: str, as_json: bool) -> None:
     """List an org's projects."""
     with opened(ctx) as meter:
         projects = meter.projects(org_name)
+        active = [k for k in meter.org_keys(org_name) if k.active and k.kind == "write"]
     rows = [
-        {"project": p.name, "activity": p.activity.preset, "write_key": p.write_key}
+        {
+            "project": p.name,
+            "activity": p.activity.preset,
+            "write_keys": [k.hint for k in active if k.project_id == p.id],
+        }
         for p in projects
     ]
     if as_json:
         emit_json(rows)
         return
-    table = Table("project", "activity", "write key")
+    table = Table("project", "activity", "write keys (hints)")
     for r in rows:
-        table.add_row(r["project"], r["activity"], r["write_key"])
+        table.add_row(r["project"], r["activity"], " ".join(r["write_keys"]))
     out.print(table)
 
 
@@ -379,7 +391,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool)
     from maumeter.api.server import run
 
     try:
-        run(ctx.obj["db"], host or setting("host"), port or setting("port"), demo=not no_demo)
+        run(
+            ctx.obj["db"],
+            host or setting("host"),
+            port or setting("port"),
+            demo=not no_demo,
+            admin_token=setting("admin_token"),
+            rate=setting("rate"),
+            burst=setting("burst"),
+        )
     except MaumeterError as exc:
         fail(exc.message)
 

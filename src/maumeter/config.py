@@ -25,6 +25,26 @@ SETTINGS: dict[str, Setting] = {
         Setting("db", "MAUMETER_DB", "maumeter.duckdb", "The store file (env MAUMETER_DB)."),
         Setting("host", "MAUMETER_HOST", "127.0.0.1", "Address to listen on (env MAUMETER_HOST)."),
         Setting("port", "MAUMETER_PORT", 8000, "Port to listen on (env MAUMETER_PORT).", int),
+        Setting(
+            "admin_token",
+            "MAUMETER_ADMIN_TOKEN",
+            "",
+            "The operator's admin token (env MAUMETER_ADMIN_TOKEN); generated on first start.",
+        ),
+        Setting(
+            "rate",
+            "MAUMETER_RATE_LIMIT",
+            2000.0,
+            "Requests per second per key (env MAUMETER_RATE_LIMIT; 0 disables).",
+            float,
+        ),
+        Setting(
+            "burst",
+            "MAUMETER_RATE_BURST",
+            10000.0,
+            "Burst size of each key's rate limit (env MAUMETER_RATE_BURST).",
+            float,
+        ),
     )
 }
 

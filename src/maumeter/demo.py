@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maumeter.meter import Meter
-from maumeter.store.duckdb import ProjectInfo
+from maumeter.store.duckdb import OrgInfo, ProjectInfo
 
 DEMO_ORG = "demo"
 DEMO_PROJECT = "web"
+DEMO_WRITE_KEY = "wk_demo_web"
+DEMO_SECRET_KEY = "sk_demo_org"
 PAGES = ("/", "/pricing", "/docs", "/app", "/app/settings", "/app/reports")
 EVENTS = ("SDK Loaded", "Logged In", "Report Viewed", "Order Completed", "Button Clicked")
 
@@ -60,11 +62,16 @@ def _events(
     return records
 
 
-def create_demo(meter: Meter, seed: int = 7) -> ProjectInfo:
-    """The `demo` org with project `web`: three months of history and today's first visitors."""
+def create_demo(meter: Meter, seed: int = 7) -> tuple[OrgInfo, ProjectInfo]:
+    """The `demo` org with project `web`: three months of history and today's first visitors.
+
+    Its keys are well known (:data:`DEMO_WRITE_KEY`, :data:`DEMO_SECRET_KEY`) so the README can
+    show them: a demo store is for trying things, never for production (`serve --no-demo`)."""
     rng = random.Random(seed)
-    meter.create_org(DEMO_ORG, timezone="UTC", cap=2500, policy="soft")
-    project = meter.create_project(DEMO_ORG, DEMO_PROJECT, "any-activity")
+    org = meter.create_org(
+        DEMO_ORG, timezone="UTC", cap=2500, policy="soft", secret_key=DEMO_SECRET_KEY
+    )
+    project = meter.create_project(DEMO_ORG, DEMO_PROJECT, "any-activity", DEMO_WRITE_KEY)
     now = meter.clock()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     history_start = (month_start - timedelta(days=80)).replace(day=1)
@@ -75,4 +82,4 @@ def create_demo(meter: Meter, seed: int = 7) -> ProjectInfo:
         for r in _events(rng, month_start, now, persons=40)
     ]
     meter.ingest(today, DEMO_ORG, DEMO_PROJECT)
-    return project
+    return org, project

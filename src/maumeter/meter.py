@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
 
-from maumeter.core import wire
+from maumeter.core import keys, wire
 from maumeter.core.activity import ActivityRule, preset
+from maumeter.core.admission import Decision
 from maumeter.core.counting import LoggedEvent, reference_count
-from maumeter.core.errors import InvalidInput, Problem
-from maumeter.core.events import Event, parse_event
+from maumeter.core.errors import InvalidInput, NotFound, Problem
+from maumeter.core.events import ADMIT, Event, parse_event, skew_corrected
+from maumeter.core.keys import Key, KeyKind
 from maumeter.core.months import (
     Month,
     epoch_day,
@@ -42,12 +45,18 @@ Clock = Callable[[], datetime]
 POLICIES = ("hard", "soft", "none")
 METRICS = ("dau", "wau", "mau", "rolling30")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+TOKEN = re.compile(r"^[!-~]{8,200}$")
 DEFAULT_DB = "maumeter.duckdb"
 IMPORT_CHUNK = 125_000
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def new_token(kind: KeyKind) -> str:
+    """A fresh key: its kind's prefix and 32 random bytes."""
+    return keys.PREFIX[kind] + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,9 @@ class Usage:
     identified: int
     anonymous: int
     impressions: int
+    cap: int | None = None
+    policy: str = "none"
+    refused: int = 0  # persons the admission gate refused this month (the org's pool)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +111,9 @@ class Usage:
             "identified": self.identified,
             "anonymous": self.anonymous,
             "impressions": self.impressions,
+            "cap": self.cap,
+            "policy": self.policy,
+            "refused": self.refused,
         }
 
 
@@ -184,9 +199,17 @@ class Meter:
     # ---- orgs and projects -----------------------------------------------------------------
 
     def create_org(
-        self, name: str, timezone: str = "UTC", cap: int | None = None, policy: str = "none"
+        self,
+        name: str,
+        timezone: str = "UTC",
+        cap: int | None = None,
+        policy: str = "none",
+        secret_key: str | None = None,
     ) -> OrgInfo:
-        problems = _name_problems("org", name)
+        """Create an org and its first secret key (returned once, on the value returned).
+
+        ``secret_key`` brings a key of your own (a migration); by default one is made."""
+        problems = _name_problems("org", name) + _token_problems("secret_key", secret_key)
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
             problems.append(Problem("cap", "expected a whole number of MAU, 0 or more"))
         if policy not in POLICIES:
@@ -199,17 +222,31 @@ class Meter:
             problems.extend(exc.problems)
         if problems:
             raise InvalidInput(problems)
-        return self.store.create_org(name, timezone, cap, policy, self.clock())
+        token = secret_key or new_token("secret")
+        info = self.store.create_org(
+            name, timezone, cap, policy, self.clock(), (keys.digest(token), keys.hint(token))
+        )
+        return replace(info, secret_key=token)
 
     def create_project(
-        self, org: str, name: str, activity: ActivityRule | str = "any-activity"
+        self,
+        org: str,
+        name: str,
+        activity: ActivityRule | str = "any-activity",
+        write_key: str | None = None,
     ) -> ProjectInfo:
-        problems = _name_problems("project", name)
+        """Create a project and its first write key (returned once, on the value returned).
+
+        ``write_key`` keeps a key your SDKs already embed (moving from Segment, say)."""
+        problems = _name_problems("project", name) + _token_problems("write_key", write_key)
         if problems:
             raise InvalidInput(problems)
         rule = preset(activity) if isinstance(activity, str) else activity
-        write_key = "wk_" + secrets.token_urlsafe(24)
-        return self.store.create_project(org, name, rule, write_key, self.clock())
+        token = write_key or new_token("write")
+        info = self.store.create_project(
+            org, name, rule, (keys.digest(token), keys.hint(token)), self.clock()
+        )
+        return replace(info, write_key=token)
 
     def orgs(self) -> list[OrgInfo]:
         return self.store.orgs()
@@ -221,7 +258,67 @@ class Meter:
         return self.store.projects(org)
 
     def project_for_key(self, write_key: str) -> ProjectInfo | None:
-        return self.store.project_by_write_key(write_key)
+        """The project of an active write key (``None`` for anything else)."""
+        found = self.authenticate(write_key)
+        if found is None or found.kind != "write" or found.project_id is None:
+            return None
+        return self.store.project_by_id(found.project_id)
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Key | None:
+        """The active key ``token`` is, or ``None``; digests compared in constant time."""
+        if not token:
+            return None
+        wanted = keys.digest(token)
+        found = self.store.key_by_digest(wanted)
+        if found is not None and keys.same_digest(found.digest, wanted):
+            return found
+        return None
+
+    def create_write_key(self, org: str, project: str) -> tuple[Key, str]:
+        """A second write key for a project (a rotation); the plain key is returned once."""
+        target = self.store.project(org, project)
+        token = new_token("write")
+        key = self.store.create_key(
+            "write", target.org_id, target.id, (keys.digest(token), keys.hint(token)), self.clock()
+        )
+        return key, token
+
+    def create_secret_key(self, org: str) -> tuple[Key, str]:
+        info = self.store.org(org)
+        token = new_token("secret")
+        key = self.store.create_key(
+            "secret", info.id, None, (keys.digest(token), keys.hint(token)), self.clock()
+        )
+        return key, token
+
+    def org_keys(self, org: str) -> list[Key]:
+        return self.store.keys(self.store.org(org).id)
+
+    def revoke_key(self, org: str, key_id: int) -> Key:
+        """Revoke one of the org's keys; effective for the next request."""
+        info = self.store.org(org)
+        if not any(k.id == key_id for k in self.store.keys(info.id)):
+            raise NotFound(f"no key {key_id} in org {org!r}")
+        return self.store.revoke_key(key_id, self.clock())
+
+    def ensure_admin_token(self, token: str | None = None) -> str | None:
+        """Make ``token`` (``$MAUMETER_ADMIN_TOKEN``) an admin token; with none given and none
+        stored, create one and return it (it is shown once). Returns the new token or None."""
+        if token:
+            if self.authenticate(token) is None:
+                self.store.create_key(
+                    "admin", None, None, (keys.digest(token), keys.hint(token)), self.clock()
+                )
+            return None
+        if any(k.active for k in self.store.keys(None)):
+            return None
+        created = new_token("admin")
+        self.store.create_key(
+            "admin", None, None, (keys.digest(created), keys.hint(created)), self.clock()
+        )
+        return created
 
     # ---- ingest ----------------------------------------------------------------------------
 
@@ -232,11 +329,14 @@ class Meter:
         project: str,
         *,
         default_type: str | None = None,
-        context: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> IngestResult:
-        """Live ingest: billing time is now, by the server's clock, whatever the records say."""
+        """Live ingest: billing time is now, by the server's clock, whatever the records say.
+
+        ``defaults`` are a batch's top-level objects (``context``, ``integrations``), merged
+        under each record's own."""
         target = self.store.project(org, project)
-        return self.ingest_project(target, records, default_type=default_type, context=context)
+        return self.ingest_project(target, records, default_type=default_type, defaults=defaults)
 
     def ingest_project(
         self,
@@ -244,10 +344,11 @@ class Meter:
         records: Sequence[Any],
         *,
         default_type: str | None = None,
-        context: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> IngestResult:
         received = self.clock()
-        events, rownums, result = _validate(records, default_type, context, 0)
+        events, rownums, result = _validate(records, default_type, defaults, 0)
+        events = [skew_corrected(e, received) for e in events]
         if events:
             outcome = self.store.append(target, batch_from_events(events, rownums, received))
             result.accepted = outcome.accepted
@@ -367,6 +468,29 @@ class Meter:
             figures.identified,
             figures.anonymous,
             figures.impressions or 0,
+            info.cap,
+            info.policy,
+            self.store.refused(info, month),
+        )
+
+    # ---- admission -------------------------------------------------------------------------
+
+    def admit(self, project: ProjectInfo, request: Any) -> Decision:
+        """May this person be served now? Atomic under any concurrency; an admitted person is
+        counted (the admission is the SDK loading: activity under every rule) before this
+        returns. ``request``: ``{"userId" | "anonymousId", "context"?, "messageId"?}``."""
+        if not isinstance(request, Mapping):
+            raise InvalidInput.field("body", "expected a JSON object with userId or anonymousId")
+        record = {k: v for k, v in request.items() if k not in ("writeKey", "type")}
+        record["type"] = ADMIT
+        if record.get("messageId") is None:
+            record["messageId"] = "admit-" + uuid.uuid4().hex  # each admission is an event
+        event = parse_event(record, types=(ADMIT,))
+        received = self.clock()
+        event = skew_corrected(event, received)
+        org = self.store.org_by_id(project.org_id)
+        return self.store.admit(
+            org, project, event, received, Month.of(received, zone(org.timezone))
         )
 
     def series(
@@ -557,6 +681,14 @@ def _skip(chunks: Iterable[list[Any]], count: int) -> Iterator[list[Any]]:
         count = 0
 
 
+def _token_problems(field_name: str, token: Any) -> list[Problem]:
+    if token is None:
+        return []
+    if not isinstance(token, str) or not TOKEN.match(token):
+        return [Problem(field_name, "expected 8-200 printable ASCII characters without spaces")]
+    return []
+
+
 def _name_problems(kind: str, name: Any) -> list[Problem]:
     if not isinstance(name, str) or not NAME.match(name):
         return [
@@ -572,12 +704,12 @@ def _name_problems(kind: str, name: Any) -> list[Problem]:
 def _validate(
     records: Sequence[Any],
     default_type: str | None,
-    context: Mapping[str, Any] | None,
+    defaults: Mapping[str, Mapping[str, Any]] | None,
     offset: int,
     require_timestamp: bool = False,
     indices: Sequence[int] | None = None,
 ) -> tuple[list[Event], list[int], IngestResult]:
-    """Validate each record; batch-level ``context`` is merged under each record's own.
+    """Validate each record; batch-level objects (``defaults``) are merged under its own.
 
     A record's index is ``offset + position``, or ``indices[position]`` when given."""
     events: list[Event] = []
@@ -588,10 +720,12 @@ def _validate(
         if isinstance(record, NotJson):
             result.rejected.append(Rejection(index, [record.problem]))
             continue
-        if context and isinstance(record, Mapping):
-            own = record.get("context")
-            if own is None or isinstance(own, Mapping):
-                record = {**record, "context": {**context, **(own or {})}}
+        if defaults and isinstance(record, Mapping):
+            record = dict(record)
+            for name, shared in defaults.items():
+                own = record.get(name)
+                if own is None or isinstance(own, Mapping):
+                    record[name] = {**shared, **(own or {})}
         try:
             event = parse_event(record, default_type=default_type)
         except InvalidInput as exc:

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 BIN = Path(sys.executable).parent / "maumeter"
+ADMIN_TOKEN = "mt_e2e_admin_token_for_tests"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def free_port() -> int:
@@ -36,6 +38,12 @@ class Server:
     db: Path
     process: subprocess.Popen[str]
     write_key: str
+    secret_key: str = ""
+
+    @property
+    def secret(self) -> dict[str, str]:
+        """Headers reading this server's org with its secret key."""
+        return {"Authorization": f"Bearer {self.secret_key}"}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -47,7 +55,7 @@ class Server:
 
 def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MAUMETER_ADMIN_TOKEN": ADMIN_TOKEN}
     process = subprocess.Popen(
         [str(BIN), "--db", str(db), "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
@@ -73,11 +81,12 @@ def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
 def server(tmp_path: Path) -> Iterator[Server]:
     """A store with org `acme` (project `web`) served on a free port."""
     db = tmp_path / "e2e.duckdb"
-    assert cli(db, "org", "create", "acme").returncode == 0
+    org = cli(db, "org", "create", "acme", "--json")
+    assert org.returncode == 0, org.stderr
     created = cli(db, "project", "create", "acme", "web", "--json")
     assert created.returncode == 0, created.stderr
     key = json.loads(created.stdout)["write_key"]
     process, url = start(db, "--no-demo")
-    srv = Server(url, db, process, key)
+    srv = Server(url, db, process, key, json.loads(org.stdout)["secret_key"])
     yield srv
     srv.stop()

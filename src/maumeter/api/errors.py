@@ -6,20 +6,31 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import (
     AlreadyExists,
+    Conflicting,
+    Forbidden,
     InvalidInput,
     MaumeterError,
     NotFound,
+    PayloadTooLarge,
     StoreUnavailable,
+    TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
 )
 
 STATUS: dict[type[MaumeterError], int] = {
     InvalidInput: 400,
     Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     AlreadyExists: 409,
+    Conflicting: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    TooManyRequests: 429,
     StoreUnavailable: 503,
 }
 
@@ -40,7 +51,11 @@ def error_body(error: MaumeterError) -> dict[str, object]:
 
 async def maumeter_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, MaumeterError)
-    headers = {"WWW-Authenticate": "Basic"} if isinstance(error, Unauthorized) else None
+    headers: dict[str, str] | None = None
+    if isinstance(error, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer, Basic realm="maumeter"'}
+    elif isinstance(error, TooManyRequests):
+        headers = {"Retry-After": RateLimiter.header(error.retry_after)}
     return JSONResponse(error_body(error), status_code=status_of(error), headers=headers)
 
 

@@ -5,29 +5,53 @@ from __future__ import annotations
 import uvicorn
 from rich.console import Console
 
+from maumeter import sidecar
 from maumeter.api.app import create_app
-from maumeter.demo import DEMO_ORG, create_demo
+from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
+from maumeter.sidecar import LocalAdmin
 
 
-def run(db: str, host: str, port: int, demo: bool = True) -> None:
+def run(
+    db: str,
+    host: str,
+    port: int,
+    demo: bool = True,
+    admin_token: str = "",
+    rate: float = 2000.0,
+    burst: float = 10000.0,
+) -> None:
     """Serve until interrupted; the store is checkpointed and closed on the way out."""
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     meter = Meter.open(db)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    local = LocalAdmin.create()
     try:
+        created = meter.ensure_admin_token(admin_token or None)
+        if created:
+            console.print(f"admin token (shown once, keep it): [bold]{created}[/]")
         if demo and not meter.orgs():
-            project = create_demo(meter)
-            base = f"http://{host}:{port}"
+            create_demo(meter)
             console.print(f"created the demo org [bold]{DEMO_ORG}[/] (project web) in {db}")
-            console.print(f"write key: {project.write_key}")
+        if demo and meter.authenticate(DEMO_WRITE_KEY) is not None:
+            console.print(
+                f"demo org {DEMO_ORG}: write key {DEMO_WRITE_KEY}, secret key {DEMO_SECRET_KEY}"
+            )
             console.print("try:")
             console.print(
-                f"  curl -u {project.write_key}: -H 'Content-Type: application/json' "
+                f"  curl -u {DEMO_WRITE_KEY}: -H 'Content-Type: application/json' "
                 f'-d \'{{"type":"track","userId":"ada","event":"Logged In"}}\' {base}/v1/track'
             )
-            console.print(f"  curl {base}/api/v1/orgs/{DEMO_ORG}/usage")
-        console.print(f"maumeter serving {db} at http://{host}:{port}  (API docs: /docs)")
-        config = uvicorn.Config(create_app(meter), host=host, port=port, log_level="warning")
-        uvicorn.Server(config).run()
+            console.print(
+                f"  curl -H 'Authorization: Bearer {DEMO_SECRET_KEY}' "
+                f"{base}/api/v1/orgs/{DEMO_ORG}/usage"
+            )
+        console.print(f"maumeter serving {db} at {base}  (API docs: {base}/docs)")
+        app = create_app(meter, rate=rate, burst=burst, local_admin=local)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        sidecar.write(db, base, local.token)
+        server.run()
     finally:
+        sidecar.remove(db)
         meter.close()

@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal
 
 from maumeter.core.errors import InvalidInput, Problem
-from maumeter.core.events import EVENT_TYPES, Event
+from maumeter.core.events import ADMIT, EVENT_TYPES, Event
 from maumeter.core.patterns import (
     ascii_caseless,
     glob_match,
@@ -362,8 +362,11 @@ class ActivityRule:
     # -- evaluation ---------------------------------------------------------------------------
 
     def evaluate(self, event: Event) -> Verdict:
-        """The verdict for one event: matchers, then URL, then bot (first failure wins)."""
-        if not any(m.matches(event) for m in self.matchers):
+        """The verdict for one event: matchers, then URL, then bot (first failure wins).
+
+        An ``admit`` (the SDK loading, through the admission gate) is activity under every
+        rule; only the exclusions apply to it."""
+        if event.type != ADMIT and not any(m.matches(event) for m in self.matchers):
             return Verdict.NOT_ACTIVITY
         url = event.page_url
         if url is not None and (

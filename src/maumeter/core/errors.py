@@ -57,3 +57,27 @@ class Unauthorized(MaumeterError):
 
 class StoreUnavailable(MaumeterError):
     """The store cannot be opened (held by another process, unreadable, wrong format)."""
+
+
+class Forbidden(MaumeterError):
+    """A valid key that may not do this (a write key reading usage, an org's key elsewhere)."""
+
+
+class Conflicting(MaumeterError):
+    """A request that contradicts the current state (a third active key during a rotation)."""
+
+
+class PayloadTooLarge(MaumeterError):
+    """A request past the size limits (body, event, batch)."""
+
+
+class UnsupportedMediaType(MaumeterError):
+    """A body in an encoding the server does not read."""
+
+
+class TooManyRequests(MaumeterError):
+    """A key over its rate limit; ``retry_after`` says when to try again (seconds)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from maumeter.core.errors import InvalidInput, Problem
 
-EventType = Literal["identify", "track", "page", "screen", "group", "alias"]
+EventType = Literal["identify", "track", "page", "screen", "group", "alias", "admit"]
 EVENT_TYPES: Final[tuple[str, ...]] = ("identify", "track", "page", "screen", "group", "alias")
+# ``admit`` is written by the admission gate (an SDK asking to load), never sent by clients.
+ADMIT: Final = "admit"
+STORED_TYPES: Final[tuple[str, ...]] = (*EVENT_TYPES, ADMIT)
 
 MAX_ID_LENGTH: Final = 255
 MAX_MESSAGE_ID_LENGTH: Final = 100
@@ -171,31 +174,35 @@ def normalize_id(
 def validate(record: Any, *, default_type: str | None = None) -> list[Problem]:
     """Every problem of one record; an empty list means it is valid."""
     problems: list[Problem] = []
-    _parse(record, default_type, problems)
+    _parse(record, default_type, problems, EVENT_TYPES)
     return problems
 
 
-def parse_event(record: Any, *, default_type: str | None = None) -> Event:
+def parse_event(
+    record: Any, *, default_type: str | None = None, types: tuple[str, ...] = EVENT_TYPES
+) -> Event:
     """The normalised event, or :class:`InvalidInput` carrying every problem of the record.
 
     ``default_type`` is the type implied by an endpoint such as ``/v1/track``; a record's own
-    ``type`` must agree with it.
+    ``type`` must agree with it. ``types`` are the types accepted (clients: not ``admit``).
     """
     problems: list[Problem] = []
-    event = _parse(record, default_type, problems)
+    event = _parse(record, default_type, problems, types)
     if problems or event is None:
         raise InvalidInput(problems or [Problem("record", "invalid")])
     return event
 
 
-def _parse(record: Any, default_type: str | None, problems: list[Problem]) -> Event | None:
+def _parse(
+    record: Any, default_type: str | None, problems: list[Problem], types: tuple[str, ...]
+) -> Event | None:
     if not isinstance(record, Mapping):
         problems.append(Problem("record", f"expected a JSON object, got {_kind(record)}"))
         return None
     raw_type = record.get("type", default_type)
     if raw_type is None:
         problems.append(Problem("type", f"required; expected one of {', '.join(EVENT_TYPES)}"))
-    elif raw_type not in EVENT_TYPES:
+    elif raw_type not in types:
         problems.append(
             Problem("type", f"expected one of {', '.join(EVENT_TYPES)}, got {_short(raw_type)}")
         )
@@ -203,7 +210,7 @@ def _parse(record: Any, default_type: str | None, problems: list[Problem]) -> Ev
         problems.append(
             Problem("type", f"this endpoint takes {default_type!r} events, got {raw_type!r}")
         )
-    etype = raw_type if raw_type in EVENT_TYPES else None
+    etype = raw_type if raw_type in types else None
 
     user_id = normalize_id(record.get("userId"), "userId", problems)
     anonymous_id = normalize_id(record.get("anonymousId"), "anonymousId", problems)
@@ -261,6 +268,24 @@ def _parse(record: Any, default_type: str | None, problems: list[Problem]) -> Ev
     if derived:
         event = _with_message_id(event, derive_message_id(event))
     return event
+
+
+def skew_corrected(event: Event, received_at: datetime) -> Event:
+    """Segment's clock-skew correction, for analytics (billing never reads ``timestamp``).
+
+    A device's clock may be off; ``sentAt`` is stamped by the same clock when the batch leaves,
+    so ``receivedAt - (sentAt - timestamp)`` is when it happened by the server's clock. The
+    client's own value is kept as ``originalTimestamp``, as Segment does."""
+    if event.timestamp is None or event.sent_at is None:
+        return event
+    try:
+        corrected = received_at - (event.sent_at - event.timestamp)
+    except OverflowError:
+        return event
+    if corrected == event.timestamp:
+        return event
+    extra = {**event.extra, "originalTimestamp": format_time(event.timestamp)}
+    return replace(event, timestamp=corrected, extra=extra)
 
 
 def derive_message_id(event: Event) -> str:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 import pyarrow as pa
 
 from maumeter.core.activity import ActivityRule
+from maumeter.core.admission import Decision
 from maumeter.core.events import Event
+from maumeter.core.keys import Key, KeyKind
 from maumeter.core.months import Month
 
 if TYPE_CHECKING:
@@ -31,11 +33,17 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     def create_org(
-        self, name: str, timezone: str, cap: int | None, policy: str, now: datetime
+        self,
+        name: str,
+        timezone: str,
+        cap: int | None,
+        policy: str,
+        now: datetime,
+        secret: tuple[str, str] | None = None,
     ) -> OrgInfo: ...
 
     def create_project(
-        self, org: str, name: str, rule: ActivityRule, write_key: str, now: datetime
+        self, org: str, name: str, rule: ActivityRule, write: tuple[str, str], now: datetime
     ) -> ProjectInfo: ...
 
     def org(self, name: str) -> OrgInfo: ...
@@ -46,13 +54,40 @@ class Store(Protocol):
 
     def projects(self, org: str) -> list[ProjectInfo]: ...
 
-    def project_by_write_key(self, write_key: str) -> ProjectInfo | None: ...
+    def project_by_id(self, project_id: int) -> ProjectInfo: ...
+
+    def org_by_id(self, org_id: int) -> OrgInfo: ...
+
+    def key_by_digest(self, digest: str) -> Key | None:
+        """An active key by its digest."""
+        ...
+
+    def keys(self, org_id: int | None) -> list[Key]: ...
+
+    def create_key(
+        self,
+        kind: KeyKind,
+        org_id: int | None,
+        project_id: int | None,
+        secret: tuple[str, str],
+        now: datetime,
+    ) -> Key: ...
+
+    def revoke_key(self, key_id: int, now: datetime) -> Key: ...
 
     def append(self, project: ProjectInfo, batch: pa.Table) -> BatchOutcome:
         """Commit a columnar batch durably; duplicates are reported, never stored twice."""
         ...
 
     def append_async(self, project: ProjectInfo, batch: pa.Table) -> Future[BatchOutcome]: ...
+
+    def admit(
+        self, org: OrgInfo, project: ProjectInfo, event: Event, received: datetime, month: Month
+    ) -> Decision:
+        """Decide atomically whether a person may be served; count and commit the admitted."""
+        ...
+
+    def refused(self, org: OrgInfo, month: Month) -> int: ...
 
     def mau(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> MauFigures: ...
 

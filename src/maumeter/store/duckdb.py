@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,13 @@ import numpy as np
 import pyarrow as pa
 
 from maumeter.core.activity import ActivityRule
-from maumeter.core.errors import AlreadyExists, NotFound, StoreUnavailable
-from maumeter.core.events import Event, parse_event
+from maumeter.core.admission import Decision
+from maumeter.core.errors import AlreadyExists, Conflicting, NotFound, StoreUnavailable
+from maumeter.core.events import STORED_TYPES, Event, parse_event
 from maumeter.core.identity import IdentityGraph, IdKind
+from maumeter.core.keys import MAX_ACTIVE, Key, KeyKind
 from maumeter.core.months import Month, epoch_day
+from maumeter.store import admission
 from maumeter.store.counters import MauFigures, OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex
 from maumeter.store.ingest import BatchOutcome, OrgState, commit_batch
@@ -43,6 +46,7 @@ class OrgInfo:
     cap: int | None
     policy: str
     created_at: datetime
+    secret_key: str | None = None  # the plain key: only on the value creation returns
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +54,9 @@ class ProjectInfo:
     id: int
     org_id: int
     name: str
-    write_key: str
     activity: ActivityRule
     created_at: datetime
+    write_key: str | None = None  # the plain key: only on the value creation returns
 
 
 MEMORY_LIMIT = "256MB"
@@ -89,11 +93,12 @@ class DuckDBStore:
         self._local = threading.local()
         self._orgs: dict[str, OrgInfo] = {}
         self._projects: dict[int, ProjectInfo] = {}
-        self._by_key: dict[str, ProjectInfo] = {}
+        self._keys: dict[int, Key] = {}
+        self._by_digest: dict[str, Key] = {}
         self._states: dict[int, OrgState] = {}
         self._next_seq = 0
         self._load()
-        self._writer = Writer(quiet(con.cursor()), self._lock, self._reload)
+        self._writer = Writer(quiet(con.cursor()), self._lock, self._reload, self._flush)
 
     @classmethod
     def open(cls, path: str | Path, memory_limit: str = MEMORY_LIMIT) -> DuckDBStore:
@@ -135,10 +140,13 @@ class DuckDBStore:
         ).fetchall():
             self._orgs[row[1]] = OrgInfo(*row)
         for row in con.execute(
-            "SELECT id, org_id, name, write_key, activity, created_at FROM projects"
+            "SELECT id, org_id, name, activity, created_at FROM projects"
         ).fetchall():
-            project = self._projects[row[0]] = _project(row)
-            self._by_key[project.write_key] = project
+            self._projects[row[0]] = _project(row)
+        for row in con.execute(
+            "SELECT id, kind, org_id, project_id, digest, hint, created_at, revoked_at FROM keys"
+        ).fetchall():
+            self._remember_key(Key(*row))
         self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][
             0
         ]
@@ -167,13 +175,25 @@ class DuckDBStore:
         rules = {p.id: p.activity for p in self._projects.values() if p.org_id == org.id}
         state = OrgState(org.id, org.timezone, graph, counts, DedupeIndex(hashes), rules)
         rebuild_counts(con, state)
+        for month, kind, value in con.execute(
+            "SELECT DISTINCT month, kind, value FROM admission_refusals WHERE org_id = ?", [org.id]
+        ).fetchall():
+            state.refused.setdefault(month, set()).add((kind, value))
         return state
 
     # ---- metadata --------------------------------------------------------------------------
 
     def create_org(
-        self, name: str, timezone: str, cap: int | None, policy: str, now: datetime
+        self,
+        name: str,
+        timezone: str,
+        cap: int | None,
+        policy: str,
+        now: datetime,
+        secret: tuple[str, str] | None = None,
     ) -> OrgInfo:
+        """Create an org, with its first secret key when ``secret`` (digest, hint) is given."""
+
         def job(con: duckdb.DuckDBPyConnection) -> tuple[OrgInfo, Any]:
             if name in self._orgs:
                 raise AlreadyExists(f"org {name!r} already exists")
@@ -183,9 +203,12 @@ class DuckDBStore:
                 [org_id, name, timezone, cap, policy, now],
             )
             info = OrgInfo(org_id, name, timezone, cap, policy, now)
+            key = self._insert_key(con, "secret", org_id, None, secret, now) if secret else None
 
             def post() -> None:
                 self._orgs[name] = info
+                if key is not None:
+                    self._remember_key(key)
                 graph = IdentityGraph()
                 self._states[org_id] = OrgState(
                     org_id, timezone, graph, OrgCounts(graph), DedupeIndex()
@@ -196,8 +219,9 @@ class DuckDBStore:
         return self._writer.submit(job)
 
     def create_project(
-        self, org: str, name: str, rule: ActivityRule, write_key: str, now: datetime
+        self, org: str, name: str, rule: ActivityRule, write: tuple[str, str], now: datetime
     ) -> ProjectInfo:
+        """Create a project with its first write key, ``write`` = (digest, hint)."""
         info_org = self.org(org)
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[ProjectInfo, Any]:
@@ -207,14 +231,15 @@ class DuckDBStore:
                 0
             ]
             con.execute(
-                "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?)",
-                [project_id, info_org.id, name, write_key, json.dumps(rule.to_json()), now],
+                "INSERT INTO projects VALUES (?, ?, ?, ?, ?)",
+                [project_id, info_org.id, name, json.dumps(rule.to_json()), now],
             )
-            info = ProjectInfo(project_id, info_org.id, name, write_key, rule, now)
+            info = ProjectInfo(project_id, info_org.id, name, rule, now)
+            key = self._insert_key(con, "write", info_org.id, project_id, write, now)
 
             def post() -> None:
                 self._projects[project_id] = info
-                self._by_key[write_key] = info
+                self._remember_key(key)
                 self._states[info_org.id].rules[project_id] = rule
 
             return info, post
@@ -242,9 +267,93 @@ class DuckDBStore:
                 return p
         raise NotFound(f"no project named {name!r} in org {org!r}")
 
-    def project_by_write_key(self, write_key: str) -> ProjectInfo | None:
-        """Every tracking request asks this: a dict, not a scan."""
-        return self._by_key.get(write_key)
+    def project_by_id(self, project_id: int) -> ProjectInfo:
+        return self._projects[project_id]
+
+    def org_by_id(self, org_id: int) -> OrgInfo:
+        for info in self._orgs.values():
+            if info.id == org_id:
+                return info
+        raise NotFound(f"no org with id {org_id}")
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def key_by_digest(self, digest: str) -> Key | None:
+        """An active key by its digest (every request asks this: a dict, not a scan)."""
+        return self._by_digest.get(digest)
+
+    def keys(self, org_id: int | None) -> list[Key]:
+        """The keys of an org (``None``: the operator's admin tokens), revoked ones included."""
+        return sorted((k for k in self._keys.values() if k.org_id == org_id), key=lambda k: k.id)
+
+    def create_key(
+        self,
+        kind: KeyKind,
+        org_id: int | None,
+        project_id: int | None,
+        secret: tuple[str, str],
+        now: datetime,
+    ) -> Key:
+        """Add a key; at most two active per project (write) or org (secret)."""
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[Key, Any]:
+            if kind != "admin":
+                active = [
+                    k
+                    for k in self._keys.values()
+                    if k.active
+                    and k.kind == kind
+                    and k.org_id == org_id
+                    and k.project_id == project_id
+                ]
+                if len(active) >= MAX_ACTIVE:
+                    raise Conflicting(
+                        f"{kind} keys: {MAX_ACTIVE} are active already; revoke one "
+                        f"(ids {', '.join(str(k.id) for k in active)}) before creating another"
+                    )
+            key = self._insert_key(con, kind, org_id, project_id, secret, now)
+            return key, lambda: self._remember_key(key)
+
+        return self._writer.submit(job)
+
+    def revoke_key(self, key_id: int, now: datetime) -> Key:
+        found = self._keys.get(key_id)
+        if found is None:
+            raise NotFound(f"no key with id {key_id}")
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[Key, Any]:
+            current = self._keys[key_id]
+            if not current.active:
+                return current, None
+            con.execute("UPDATE keys SET revoked_at = ? WHERE id = ?", [now, key_id])
+            revoked = replace(current, revoked_at=now)
+            return revoked, lambda: self._remember_key(revoked)
+
+        return self._writer.submit(job)
+
+    def _insert_key(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        kind: KeyKind,
+        org_id: int | None,
+        project_id: int | None,
+        secret: tuple[str, str],
+        now: datetime,
+    ) -> Key:
+        digest, hint = secret
+        key_id = con.execute("SELECT coalesce(max(id) + 1, 1) FROM keys").fetchall()[0][0]
+        con.execute(
+            "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            [key_id, kind, org_id, project_id, digest, hint, now],
+        )
+        return Key(key_id, kind, org_id, project_id, digest, hint, now)
+
+    def _remember_key(self, key: Key) -> None:
+        self._keys[key.id] = key
+        if key.active:
+            self._by_digest[key.digest] = key
+        else:
+            self._by_digest.pop(key.digest, None)
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -255,14 +364,52 @@ class DuckDBStore:
     def append_async(self, project: ProjectInfo, batch: pa.Table) -> Future[BatchOutcome]:
         """Queue a batch; the future resolves once it is durably committed (a bulk import
         prepares its next chunk meanwhile)."""
-        state = self._states[project.org_id]
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[BatchOutcome, Any]:
+            state = self._states[project.org_id]  # looked up now: a failed group reloads it
             outcome, post = commit_batch(con, state, project.id, batch, self._next_seq)
             self._next_seq += outcome.accepted
             return outcome, post
 
         return self._writer.submit_async(job, (project.org_id,))
+
+    def admit(
+        self, org: OrgInfo, project: ProjectInfo, event: Event, received: datetime, month: Month
+    ) -> Decision:
+        """Decide atomically whether a person may be served; admitted ones are counted and
+        their ``admit`` event committed before this returns."""
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[Decision, Any]:
+            state = self._states[org.id]
+            current = self._orgs[org.name]  # cap and policy as of now
+            decision = admission.admit(
+                con,
+                state,
+                project.id,
+                event,
+                received,
+                month_index(month),
+                current.policy,
+                current.cap,
+            )
+            return decision, None
+
+        return self._writer.submit(job, (org.id,))
+
+    def _flush(self, con: duckdb.DuckDBPyConnection) -> list[Any]:
+        """Before a group commits: write the admissions its jobs decided."""
+        posts: list[Any] = []
+        for state in self._states.values():
+            if state.pending.events:
+                written, steps = admission.flush(con, state, self._next_seq)
+                self._next_seq += written
+                posts.extend(steps)
+        return posts
+
+    def refused(self, org: OrgInfo, month: Month) -> int:
+        """Persons refused by the admission gate in a month."""
+        with self._lock:
+            return len(self._states[org.id].refused.get(month_index(month), ()))
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -359,7 +506,7 @@ class DuckDBStore:
                     if extra is not None:
                         row.update(json.loads(extra))
                     record = {k: v for k, v in row.items() if v is not None}
-                    yield names[project_id], billing_time, parse_event(record)
+                    yield names[project_id], billing_time, parse_event(record, types=STORED_TYPES)
         finally:
             con.close()
 
@@ -369,9 +516,7 @@ def _day_range(month: Month) -> tuple[int, int]:
 
 
 def _project(row: tuple[Any, ...]) -> ProjectInfo:
-    return ProjectInfo(
-        row[0], row[1], row[2], row[3], ActivityRule.from_json(json.loads(row[4])), row[5]
-    )
+    return ProjectInfo(row[0], row[1], row[2], ActivityRule.from_json(json.loads(row[3])), row[4])
 
 
 def load_graph(con: duckdb.DuckDBPyConnection, org_id: int) -> IdentityGraph:

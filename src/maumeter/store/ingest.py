@@ -22,6 +22,7 @@ from maumeter.store.batch import registered
 from maumeter.store.counters import OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex, first_occurrences
 from maumeter.store.localtime import local_epoch_days
+from maumeter.store.pending import Pending
 from maumeter.store.rule_sql import verdict_sql
 
 SMALL = 4096  # below this many rows, per-row Python beats building whole-graph arrays
@@ -43,6 +44,8 @@ class OrgState:
     counts: OrgCounts
     dedupe: DedupeIndex
     rules: dict[int, ActivityRule] = field(default_factory=dict)
+    pending: Pending = field(default_factory=Pending)  # admissions of the open group
+    refused: dict[int, set[tuple[int, str]]] = field(default_factory=dict)  # month -> ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,9 @@ def commit_batch(
     n = batch.num_rows
     if n == 0:
         return BatchOutcome(0, duplicate_rows, 0, 0, 0), lambda: None
+    # Known at once, not after the commit: a later job of the same group (one transaction)
+    # must see these ids as stored. A failed transaction reloads the whole state anyway.
+    state.dedupe.add(hashes)
 
     graph = state.graph
     first_new_id = len(graph)
@@ -120,7 +126,6 @@ def commit_batch(
             counts.mark_internal(project, found)
         projects = np.full(len(q_actors), project_id, dtype=np.int32)
         counts.add_activity(projects, q_actors, q_days, q_roots)
-        state.dedupe.add(hashes)
 
     outcome = BatchOutcome(n, duplicate_rows, int(qualifies.sum()), len(merges), len(conflicts))
     return outcome, after_commit

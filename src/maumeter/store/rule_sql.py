@@ -34,6 +34,7 @@ from maumeter.core.activity import (
     Predicate,
     Verdict,
 )
+from maumeter.core.events import ADMIT
 
 PAGE_URL_SQL = (
     "CASE WHEN json_type(context, '/page/url') = 'VARCHAR'"
@@ -66,7 +67,7 @@ def json_pointer(path: tuple[str, ...]) -> str:
 
 def verdict_sql(rule: ActivityRule) -> str:
     """A VARCHAR expression: the :class:`Verdict` value of each row, as ``rule.evaluate``."""
-    matched = " OR ".join(matcher_sql(m) for m in rule.matchers) or "false"
+    matched = " OR ".join([f"type = {sql_string(ADMIT)}", *(matcher_sql(m) for m in rule.matchers)])
     branches = [f"WHEN NOT ({matched}) THEN {sql_string(Verdict.NOT_ACTIVITY)}"]
     url_tests = []  # a NULL url (no URL on the event) leaves both tests NULL: not filtered
     if rule.url_include_regex is not None:

@@ -78,6 +78,45 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "keys stored as digests; admission refusals",
+        """
+        CREATE TABLE keys (
+            id INTEGER PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            org_id INTEGER,
+            project_id INTEGER,
+            digest VARCHAR NOT NULL UNIQUE,
+            hint VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            revoked_at TIMESTAMPTZ
+        );
+        INSERT INTO keys
+            SELECT row_number() OVER (ORDER BY id), 'write', org_id, id, sha256(write_key),
+                   left(write_key, 8) || '…', created_at, NULL
+            FROM projects;
+        CREATE TABLE projects_v2 (
+            id INTEGER PRIMARY KEY,
+            org_id INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            activity VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (org_id, name)
+        );
+        INSERT INTO projects_v2 SELECT id, org_id, name, activity, created_at FROM projects;
+        DROP TABLE projects;
+        ALTER TABLE projects_v2 RENAME TO projects;
+        CREATE TABLE admission_refusals (
+            org_id INTEGER NOT NULL,
+            project_id INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            kind UTINYINT NOT NULL,
+            value VARCHAR NOT NULL,
+            refused_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -4,7 +4,8 @@ DuckDB allows one writing connection per file and rewards large transactions. Ca
 jobs and block until the transaction holding their job has committed, so an acknowledgement
 always means "durably stored". Jobs that arrive while a transaction is being written wait and
 go into the next one together. Each job returns a post-commit step (updating live counts) that
-runs only once the commit succeeded, in job order.
+runs only once the commit succeeded, in job order. A ``before_commit`` hook writes what jobs
+left for the end of the group (admissions, decided one by one, written as one batch).
 
 If a group fails, it is rolled back, the in-memory state of the orgs it touched is reloaded from
 the store (jobs mutate identity state as they run), and its jobs are retried one by one so one
@@ -44,10 +45,12 @@ class Writer:
         con: duckdb.DuckDBPyConnection,
         lock: threading.RLock,
         reload: Callable[[tuple[int, ...]], None],
+        before_commit: Callable[[duckdb.DuckDBPyConnection], list[PostCommit]] | None = None,
     ) -> None:
         self._con = con
         self._lock = lock
         self._reload = reload
+        self._before_commit = before_commit
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="maumeter-writer", daemon=True)
         self._thread.start()
@@ -110,8 +113,11 @@ class Writer:
                 failed, error = item, exc
                 break
             results.append((item, value, post))
+        extra: list[PostCommit] = []
         if failed is None:
             try:
+                if self._before_commit is not None:
+                    extra = self._before_commit(con)
                 con.execute("COMMIT")
             except BaseException as exc:
                 failed, error = group[0], exc
@@ -127,6 +133,8 @@ class Writer:
                 for _, _, post in results:
                     if post is not None:
                         post()
+                for post in extra:
+                    post()
         except BaseException:
             # Committed, but the live state missed an update: rebuild it from the store.
             self._reload(tuple(sorted({org for item in group for org in item.orgs})))

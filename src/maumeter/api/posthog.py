@@ -1,0 +1,5 @@
+"""PostHog's capture API (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["tracking"])
