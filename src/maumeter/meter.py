@@ -142,6 +142,24 @@ class ActivePerson:
             "message_id": self.message_id,
         }
 
+    def csv_row(self) -> dict[str, Any]:
+        """The row of ``maumeter export`` (projects space-separated)."""
+        row = self.to_dict()
+        row["projects"] = " ".join(row["projects"])
+        return row
+
+
+PERSON_FIELDS = (
+    "person",
+    "identified",
+    "first_seen",
+    "projects",
+    "project",
+    "event_type",
+    "event",
+    "message_id",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ScopeCheck:
@@ -172,6 +190,27 @@ class Verification:
     @property
     def equal(self) -> bool:
         return all(c.equal for c in self.checks)
+
+    def to_dict(self, sample: int = 100) -> dict[str, Any]:
+        """As ``maumeter verify --json`` prints it (at most ``sample`` ids per diff)."""
+        return {
+            "org": self.org,
+            "equal": self.equal,
+            "checks": [
+                {
+                    "month": str(c.month),
+                    "project": c.project,
+                    "equal": c.equal,
+                    "live": c.live,
+                    "reference": c.reference,
+                    "missing": c.missing[:sample],
+                    "extra": c.extra[:sample],
+                    "live_impressions": c.live_impressions,
+                    "reference_impressions": c.reference_impressions,
+                }
+                for c in self.checks
+            ],
+        }
 
 
 class Meter:

@@ -1,27 +1,117 @@
-"""The query API under ``/api/v1``: usage of a month, as ``maumeter mau --json`` prints it."""
+"""The query API under ``/api/v1/orgs/{org}``: usage, series, counted persons, verify.
+
+Each answer has the shape the CLI's ``--json`` prints, so a script can move between them. An
+org's secret key reads its own org; the admin token reads any.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from maumeter.api import auth
 from maumeter.core.months import Month
+from maumeter.meter import METRICS, PERSON_FIELDS, ActivePerson, Meter
+from maumeter.store.duckdb import OrgInfo
 
-router = APIRouter(prefix="/api/v1", tags=["query"])
+router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Security(auth.bearer_scheme)])
+
+Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+MonthParam = Annotated[
+    str | None,
+    Query(
+        description="YYYY-MM; default: the current month in the org's time zone",
+        pattern=r"^\d{4}-\d{2}$",
+    ),
+]
+ProjectParam = Annotated[str | None, Query(description="one project; default: the org's pool")]
+
+
+def _meter(request: Request) -> Meter:
+    return request.app.state.meter  # type: ignore[no-any-return]
+
+
+def _month(value: str | None) -> Month | None:
+    return Month.parse(value) if value is not None else None
 
 
 @router.get("/orgs/{org}/usage")
 async def usage(
-    request: Request,
-    org: str,
-    month: str | None = Query(
-        None, description="YYYY-MM; default: the current month in the org's zone"
-    ),
-    project: str | None = Query(None, description="one project; default: the org's pool"),
+    request: Request, org: Org, month: MonthParam = None, project: ProjectParam = None
 ) -> dict[str, Any]:
-    meter = request.app.state.meter
-    when = Month.parse(month) if month is not None else None
-    result = await run_in_threadpool(meter.mau, org, when, project)
+    """MAU of a month (identified, anonymous, impressions), the cap, the policy and how many
+    persons the admission gate refused."""
+    result = await run_in_threadpool(_meter(request).mau, org.name, _month(month), project)
+    return result.to_dict()
+
+
+@router.get("/orgs/{org}/series")
+async def series(
+    request: Request,
+    org: Org,
+    metric: Annotated[Literal["dau", "wau", "mau", "rolling30"], Query()],
+    start: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")],
+    end: Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD")],
+    project: ProjectParam = None,
+) -> list[dict[str, Any]]:
+    """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
+    assert metric in METRICS
+    points = await run_in_threadpool(_meter(request).series, org.name, metric, start, end, project)
+    return [{"period": p, "value": v} for p, v in points]
+
+
+def _csv(persons: list[ActivePerson]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PERSON_FIELDS)
+    writer.writeheader()
+    for n, person in enumerate(persons, 1):
+        writer.writerow(person.csv_row())
+        if n % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json(persons: list[ActivePerson]) -> Iterator[str]:
+    yield "["
+    for n, person in enumerate(persons):
+        yield ("," if n else "") + json.dumps(person.to_dict(), ensure_ascii=False)
+    yield "]"
+
+
+@router.get(
+    "/orgs/{org}/persons",
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+async def persons(
+    request: Request,
+    org: Org,
+    month: MonthParam = None,
+    project: ProjectParam = None,
+    format: Annotated[Literal["csv", "json"], Query()] = "json",
+) -> StreamingResponse:
+    """The counted persons of a month, each with the event that first counted them (the list
+    that reconciles with the count), streamed as CSV or JSON."""
+    found = await run_in_threadpool(
+        _meter(request).active_persons, org.name, _month(month), project
+    )
+    if format == "csv":
+        return StreamingResponse(_csv(found), media_type="text/csv")
+    return StreamingResponse(_json(found), media_type="application/json")
+
+
+@router.post("/orgs/{org}/verify")
+async def verify(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
+    """Recount from the raw event log and compare with the live counts: ``equal``, or the
+    precise difference per month and scope."""
+    result = await run_in_threadpool(_meter(request).verify, org.name, _month(month))
     return result.to_dict()
