@@ -232,7 +232,12 @@ def _parse(
 
     raw_message_id = record.get("messageId")
     message_id = normalize_id(raw_message_id, "messageId", problems, limit=MAX_MESSAGE_ID_LENGTH)
-    timestamp = parse_time(record.get("timestamp"), "timestamp", problems)
+    # RudderStack's browser and mobile SDKs stamp ``originalTimestamp`` (plus ``sentAt``) and no
+    # ``timestamp``: it is the same client clock, so it stands in (and stays in ``extra``).
+    if record.get("timestamp") is None and record.get("originalTimestamp") is not None:
+        timestamp = parse_time(record.get("originalTimestamp"), "originalTimestamp", problems)
+    else:
+        timestamp = parse_time(record.get("timestamp"), "timestamp", problems)
     sent_at = parse_time(record.get("sentAt"), "sentAt", problems)
 
     objects: dict[str, dict[str, Any]] = {}
@@ -246,6 +251,11 @@ def _parse(
             problems.append(Problem(key, f"expected a JSON object, got {_kind(value)}"))
     if problems or etype is None:
         return None
+    # RudderStack's libraries send identify traits in ``context.traits`` only (rudder-sdk-python:
+    # "putting traits inside context"): an identify with no traits of its own takes those.
+    context_traits = objects["context"].get("traits")
+    if etype == "identify" and not objects["traits"] and isinstance(context_traits, Mapping):
+        objects["traits"] = dict(context_traits)
 
     extra = {k: v for k, v in record.items() if k not in KNOWN_KEYS}
     derived = raw_message_id is None
