@@ -124,6 +124,9 @@ def test_import_every_format_then_mau(db: Path, tmp_path: Path, kind: str) -> No
         "identified": 2,
         "anonymous": 0,
         "impressions": 3,
+        "cap": None,
+        "policy": "none",
+        "refused": 0,
     }
     # 2024-04-01T00:00Z is already April in UTC and in Paris (02:00).
     april = json.loads(

@@ -19,11 +19,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from maumeter import sidecar
+from maumeter.client import Backend, Local, Remote
 from maumeter.config import SETTINGS, setting
 from maumeter.core.activity import parse_rule_arg
-from maumeter.core.errors import InvalidInput, MaumeterError
+from maumeter.core.errors import InvalidInput, MaumeterError, StoreUnavailable
 from maumeter.core.months import Month
-from maumeter.meter import METRICS, Meter
+from maumeter.meter import METRICS, PERSON_FIELDS, Meter
 from maumeter.sources import count_rows
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,6 +53,38 @@ def opened(ctx: click.Context) -> Iterator[Meter]:
         meter.close()
 
 
+@contextmanager
+def backend(ctx: click.Context) -> Iterator[Backend]:
+    """The store in process, or, while a server holds it, that server (same output)."""
+    server = ctx.obj.get("server")
+    remote: Remote | None = None
+    meter: Meter | None = None
+    if server:
+        token = ctx.obj.get("token") or setting("admin_token")
+        if not token:
+            fail("--server needs a key: --token, MAUMETER_TOKEN or MAUMETER_ADMIN_TOKEN")
+        remote = Remote(server, token)
+    else:
+        try:
+            meter = Meter.open(ctx.obj["db"])
+        except StoreUnavailable as exc:
+            found = sidecar.read(ctx.obj["db"])
+            if found is None:
+                fail(exc.message)
+            remote = Remote(found.url, found.token)
+        except MaumeterError as exc:
+            fail(exc.message)
+    try:
+        yield remote if remote is not None else Local(meter)  # type: ignore[arg-type]
+    except MaumeterError as exc:
+        fail(exc.message)
+    finally:
+        if remote is not None:
+            remote.close()
+        if meter is not None:
+            meter.close()
+
+
 def month_option(value: str | None) -> Month | None:
     if value is None:
         return None
@@ -75,10 +109,22 @@ def emit_json(value: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", default=None, metavar="PATH", help=SETTINGS["db"].help)
+@click.option(
+    "--server",
+    default=None,
+    metavar="URL",
+    help="Send commands to this running server (default: the server holding --db, if any).",
+)
+@click.option(
+    "--token",
+    default=None,
+    envvar="MAUMETER_TOKEN",
+    help="Key for --server: the admin token or an org's secret key (env MAUMETER_TOKEN).",
+)
 @click.pass_context
-def main(ctx: click.Context, db: str | None) -> None:
+def main(ctx: click.Context, db: str | None, server: str | None, token: str | None) -> None:
     """maumeter: exact monthly active users."""
-    ctx.obj = {"db": db or setting("db")}
+    ctx.obj = {"db": db or setting("db"), "server": server, "token": token}
 
 
 @main.group()
@@ -101,23 +147,16 @@ def org_create(
     ctx: click.Context, name: str, timezone: str, cap: int | None, policy: str, as_json: bool
 ) -> None:
     """Create an org."""
-    with opened(ctx) as meter:
-        info = meter.create_org(name, timezone=timezone, cap=cap, policy=policy)
+    with backend(ctx) as store:
+        info = store.create_org(name, timezone, cap, policy)
     if as_json:
-        emit_json(
-            {
-                "org": info.name,
-                "timezone": info.timezone,
-                "cap": info.cap,
-                "policy": info.policy,
-                "secret_key": info.secret_key,
-            }
-        )
+        emit_json(info)
     else:
         out.print(
-            f"created org [bold]{info.name}[/] (time zone {info.timezone}, policy {info.policy})"
+            f"created org [bold]{info['org']}[/] "
+            f"(time zone {info['timezone']}, policy {info['policy']})"
         )
-        out.print(f"secret key (shown once): {info.secret_key}", highlight=False)
+        out.print(f"secret key (shown once): {info['secret_key']}", highlight=False)
 
 
 @org.command("list")
@@ -125,9 +164,8 @@ def org_create(
 @click.pass_context
 def org_list(ctx: click.Context, as_json: bool) -> None:
     """List orgs."""
-    with opened(ctx) as meter:
-        orgs = meter.orgs()
-    rows = [{"org": o.name, "timezone": o.timezone, "cap": o.cap, "policy": o.policy} for o in orgs]
+    with backend(ctx) as store:
+        rows = store.orgs()
     if as_json:
         emit_json(rows)
         return
@@ -164,14 +202,16 @@ def project_create(
     """Create a project and print its write key."""
     if activity and activity_json:
         fail("give --activity or --activity-json, not both")
-    with opened(ctx) as meter:
+    with backend(ctx) as store:
         rule = parse_rule_arg(activity, activity_json)
-        info = meter.create_project(org_name, name, rule)
+        info = store.create_project(org_name, name, rule)
     if as_json:
-        emit_json({"org": org_name, "project": info.name, "write_key": info.write_key})
+        emit_json({"org": org_name, "project": info["project"], "write_key": info["write_key"]})
     else:
-        out.print(f"created project [bold]{info.name}[/] in {org_name} (activity: {rule.preset})")
-        out.print(f"write key (shown once): {info.write_key}", highlight=False)
+        out.print(
+            f"created project [bold]{info['project']}[/] in {org_name} (activity: {rule.preset})"
+        )
+        out.print(f"write key (shown once): {info['write_key']}", highlight=False)
 
 
 @project.command("list")
@@ -180,17 +220,8 @@ def project_create(
 @click.pass_context
 def project_list(ctx: click.Context, org_name: str, as_json: bool) -> None:
     """List an org's projects."""
-    with opened(ctx) as meter:
-        projects = meter.projects(org_name)
-        active = [k for k in meter.org_keys(org_name) if k.active and k.kind == "write"]
-    rows = [
-        {
-            "project": p.name,
-            "activity": p.activity.preset,
-            "write_keys": [k.hint for k in active if k.project_id == p.id],
-        }
-        for p in projects
-    ]
+    with backend(ctx) as store:
+        rows = store.projects(org_name)
     if as_json:
         emit_json(rows)
         return
@@ -251,16 +282,18 @@ def mau(
 ) -> None:
     """Monthly active users of an org (the pool) or one project."""
     when = month_option(month)
-    with opened(ctx) as meter:
-        usage = meter.mau(org_name, when, project_name)
+    with backend(ctx) as store:
+        usage = store.usage(org_name, when, project_name)
     if as_json:
-        emit_json(usage.to_dict())
+        emit_json(usage)
         return
     scope = f"{org_name}/{project_name}" if project_name else org_name
-    out.print(f"[bold]{scope}[/] {usage.month}: [bold]{usage.mau:,}[/] MAU")
+    cap = f" of {usage['cap']:,} ({usage['policy']} cap)" if usage["cap"] is not None else ""
+    out.print(f"[bold]{scope}[/] {usage['month']}: [bold]{usage['mau']:,}[/] MAU{cap}")
     out.print(
-        f"  identified {usage.identified:,}  anonymous {usage.anonymous:,}"
-        f"  impressions {usage.impressions:,}"
+        f"  identified {usage['identified']:,}  anonymous {usage['anonymous']:,}"
+        f"  impressions {usage['impressions']:,}"
+        + (f"  refused {usage['refused']:,}" if usage["refused"] else "")
     )
 
 
@@ -283,14 +316,14 @@ def series(
 ) -> None:
     """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
     first, last = day_option(start, "--from"), day_option(end, "--to")
-    with opened(ctx) as meter:
-        points = meter.series(org_name, metric, first, last, project_name)
+    with backend(ctx) as store:
+        points = store.series(org_name, metric, first, last, project_name)
     if as_json:
-        emit_json([{"period": p, "value": v} for p, v in points])
+        emit_json(points)
         return
     table = Table("period", metric)
-    for p, v in points:
-        table.add_row(p, f"{v:,}")
+    for point in points:
+        table.add_row(point["period"], f"{point['value']:,}")
     out.print(table)
 
 
@@ -307,31 +340,20 @@ def export(
 ) -> None:
     """The counted persons of a month, with the event that counted each, as CSV."""
     when = month_option(month)
-    with opened(ctx) as meter:
-        persons = meter.active_persons(org_name, when, project_name)
-    fields = [
-        "person",
-        "identified",
-        "first_seen",
-        "projects",
-        "project",
-        "event_type",
-        "event",
-        "message_id",
-    ]
-    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-    try:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        for p in persons:
-            row = p.to_dict()
-            row["projects"] = " ".join(row["projects"])
-            writer.writerow(row)
-    finally:
-        if output:
-            handle.close()
+    written = 0
+    with backend(ctx) as store:
+        handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        try:
+            writer = csv.DictWriter(handle, fieldnames=PERSON_FIELDS)
+            writer.writeheader()
+            for row in store.persons(org_name, when, project_name):
+                writer.writerow(row)
+                written += 1
+        finally:
+            if output:
+                handle.close()
     if output:
-        out.print(f"wrote {len(persons):,} persons to {output}")
+        out.print(f"wrote {written:,} persons to {output}")
 
 
 @main.command()
@@ -344,41 +366,26 @@ def export(
 def verify(ctx: click.Context, org_name: str, month: str | None, as_json: bool) -> None:
     """Recount from the raw events; exit 0 when the live counts equal the recount, 1 if not."""
     when = month_option(month)
-    with opened(ctx) as meter:
-        result = meter.verify(org_name, when)
+    with backend(ctx) as store:
+        result = store.verify(org_name, when)
     if as_json:
-        emit_json(
-            {
-                "org": org_name,
-                "equal": result.equal,
-                "checks": [
-                    {
-                        "month": str(c.month),
-                        "project": c.project,
-                        "live": c.live,
-                        "reference": c.reference,
-                        "missing": c.missing[:100],
-                        "extra": c.extra[:100],
-                        "live_impressions": c.live_impressions,
-                        "reference_impressions": c.reference_impressions,
-                    }
-                    for c in result.checks
-                ],
-            }
-        )
+        emit_json(result)
     else:
-        for c in result.checks:
-            mark = "[green]ok[/]" if c.equal else "[red]DIFF[/]"
-            scope = c.project or "(pool)"
-            out.print(f"{mark} {c.month} {scope}: live {c.live:,} reference {c.reference:,}")
-            if not c.equal:
+        for c in result["checks"]:
+            mark = "[green]ok[/]" if c["equal"] else "[red]DIFF[/]"
+            scope = c["project"] or "(pool)"
+            out.print(
+                f"{mark} {c['month']} {scope}: live {c['live']:,} reference {c['reference']:,}"
+            )
+            if not c["equal"]:
                 out.print(
-                    f"   missing {c.missing[:10]} extra {c.extra[:10]} impressions "
-                    f"{c.live_impressions} vs {c.reference_impressions}",
+                    f"   missing {c['missing'][:10]} extra {c['extra'][:10]} impressions "
+                    f"{c['live_impressions']} vs {c['reference_impressions']}",
                     highlight=False,
                 )
-        out.print("verified: live counts equal the recount" if result.equal else "verify FAILED")
-    sys.exit(0 if result.equal else 1)
+        ok = result["equal"]
+        out.print("verified: live counts equal the recount" if ok else "verify FAILED")
+    sys.exit(0 if result["equal"] else 1)
 
 
 @main.command()

@@ -303,6 +303,41 @@ class Meter:
             return None
         return self.store.project_by_id(found.project_id)
 
+    def describe_org(self, info: OrgInfo) -> dict[str, Any]:
+        """An org as the API and ``--json`` show it (its secret key only when just created)."""
+        found = {
+            "org": info.name,
+            "timezone": info.timezone,
+            "cap": info.cap,
+            "policy": info.policy,
+        }
+        if info.secret_key is not None:
+            found["secret_key"] = info.secret_key
+        return found
+
+    def describe_project(self, info: ProjectInfo) -> dict[str, Any]:
+        """A project as the API and ``--json`` show it: its active write keys as hints (the
+        key itself only when just created)."""
+        org = self.store.org_by_id(info.org_id)
+        found: dict[str, Any] = {
+            "org": org.name,
+            "project": info.name,
+            "activity": info.activity.preset,
+            "write_keys": [
+                k.hint
+                for k in self.store.keys(org.id)
+                if k.active and k.kind == "write" and k.project_id == info.id
+            ],
+        }
+        if info.write_key is not None:
+            found["write_key"] = info.write_key
+        return found
+
+    def describe_key(self, key: Key) -> dict[str, Any]:
+        org = self.store.org_by_id(key.org_id).name if key.org_id is not None else None
+        project = self.store.project_by_id(key.project_id).name if key.project_id else None
+        return key.to_dict(org, project)
+
     # ---- keys ------------------------------------------------------------------------------
 
     def authenticate(self, token: str) -> Key | None:

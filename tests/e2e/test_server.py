@@ -9,11 +9,11 @@ import time
 import httpx
 from segment.analytics.client import Client
 
-from .conftest import Server, cli, start
+from .conftest import ADMIN, Server, cli, start
 
 
 def usage(server: Server) -> dict[str, object]:
-    response = httpx.get(f"{server.url}/api/v1/orgs/acme/usage")
+    response = httpx.get(f"{server.url}/api/v1/orgs/acme/usage", headers=server.secret)
     assert response.status_code == 200
     return response.json()
 
@@ -94,15 +94,46 @@ def test_bad_requests_are_4xx_with_the_field(server: Server) -> None:
     ):
         r = httpx.post(f"{url}/v1/track", content=body, auth=(server.write_key, ""))
         assert r.status_code == 400 and r.json()["errors"][0]["field"] == "body", r.text
-    assert httpx.get(f"{url}/api/v1/orgs/nope/usage").status_code == 404
-    r = httpx.get(f"{url}/api/v1/orgs/acme/usage", params={"month": "2024-13"})
+    assert httpx.get(f"{url}/api/v1/orgs/nope/usage", headers=ADMIN).status_code == 404
+    r = httpx.get(f"{url}/api/v1/orgs/acme/usage", params={"month": "2024-13"}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "month"
 
 
-def test_a_second_process_gets_a_clear_message(server: Server) -> None:
-    result = cli(server.db, "mau", "acme")
-    assert result.returncode == 2
-    assert "in use by process" in result.stderr and "Traceback" not in result.stderr
+def test_the_cli_goes_through_the_running_server(server: Server) -> None:
+    """While the server holds the store, the CLI's commands reach it through its API and
+    print what they print on a free store."""
+    r = httpx.post(f"{server.url}/v1/page", json={"anonymousId": "a"}, auth=(server.write_key, ""))
+    assert r.status_code == 200
+    result = cli(server.db, "mau", "acme", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == usage(server)
+    assert cli(server.db, "org", "create", "beta", "--json").returncode == 0
+    made = cli(server.db, "project", "create", "beta", "app", "--json")
+    assert made.returncode == 0 and json.loads(made.stdout)["write_key"].startswith("wk_")
+    listed = json.loads(cli(server.db, "org", "list", "--json").stdout)
+    assert [o["org"] for o in listed] == ["acme", "beta"]
+    exported = cli(server.db, "export", "acme", "--month", usage(server)["month"])
+    assert exported.returncode == 0 and exported.stdout.splitlines()[1].startswith("a,False,")
+    verified = cli(server.db, "verify", "acme")
+    assert verified.returncode == 0 and "verified" in verified.stdout
+    series = cli(
+        server.db,
+        "series",
+        "acme",
+        "--metric",
+        "mau",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-02",
+        "--json",
+    )
+    assert series.returncode == 0 and json.loads(series.stdout)[0]["period"] == "2026-01"
+    bad = cli(server.db, "mau", "nope")
+    assert bad.returncode == 2 and "no org named 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    server.stop()
+    assert cli(server.db, "mau", "acme", "--json").returncode == 0  # the store itself again
 
 
 def test_events_survive_a_restart(server: Server) -> None:
@@ -111,7 +142,7 @@ def test_events_survive_a_restart(server: Server) -> None:
     server.stop()
     process, url = start(server.db, "--no-demo")
     try:
-        body = httpx.get(f"{url}/api/v1/orgs/acme/usage").json()
+        body = httpx.get(f"{url}/api/v1/orgs/acme/usage", headers=server.secret).json()
         assert body["mau"] == 1
     finally:
         process.terminate()
@@ -121,10 +152,10 @@ def test_events_survive_a_restart(server: Server) -> None:
 def test_demo_on_first_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
     process, url = start(tmp_path / "demo.duckdb")
     try:
-        body = httpx.get(f"{url}/api/v1/orgs/demo/usage").json()
+        body = httpx.get(f"{url}/api/v1/orgs/demo/usage", headers=ADMIN).json()
         assert body["mau"] > 0
         time.sleep(0)
     finally:
         process.terminate()
         out = process.communicate(timeout=30)[0]
-    assert "write key: wk_" in out and "curl -u" in out
+    assert "write key wk_demo_web" in out and "curl -u" in out

@@ -15,7 +15,7 @@ from maumeter.api import auth
 from maumeter.core.activity import ActivityRule, parse_rule_arg
 from maumeter.core.keys import Key
 from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo, ProjectInfo
+from maumeter.store.duckdb import OrgInfo
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Security(auth.bearer_scheme)])
 
@@ -50,45 +50,25 @@ def _meter(request: Request) -> Meter:
     return request.app.state.meter  # type: ignore[no-any-return]
 
 
-def org_dict(info: OrgInfo) -> dict[str, Any]:
-    found = {"org": info.name, "timezone": info.timezone, "cap": info.cap, "policy": info.policy}
-    if info.secret_key is not None:
-        found["secret_key"] = info.secret_key
-    return found
-
-
-def project_dict(meter: Meter, info: ProjectInfo) -> dict[str, Any]:
-    org = meter.store.org_by_id(info.org_id).name
-    found: dict[str, Any] = {"org": org, "project": info.name, "activity": info.activity.preset}
-    if info.write_key is not None:
-        found["write_key"] = info.write_key
-    return found
-
-
-def key_dict(meter: Meter, key: Key) -> dict[str, Any]:
-    org = meter.store.org_by_id(key.org_id).name if key.org_id is not None else None
-    project = meter.store.project_by_id(key.project_id).name if key.project_id else None
-    return key.to_dict(org, project)
-
-
 @router.post("/orgs", status_code=201)
 async def create_org(request: Request, _: Admin, new: NewOrg) -> dict[str, Any]:
     """Create an org (admin token); the answer holds its secret key, shown once."""
     info = await run_in_threadpool(
         _meter(request).create_org, new.name, new.timezone, new.cap, new.policy
     )
-    return org_dict(info)
+    return _meter(request).describe_org(info)
 
 
 @router.get("/orgs")
 async def list_orgs(request: Request, _: Admin) -> list[dict[str, Any]]:
     """Every org (admin token)."""
-    return [org_dict(o) for o in _meter(request).orgs()]
+    meter = _meter(request)
+    return [meter.describe_org(o) for o in meter.orgs()]
 
 
 @router.get("/orgs/{org}")
-async def get_org(org: Org) -> dict[str, Any]:
-    return org_dict(org)
+async def get_org(request: Request, org: Org) -> dict[str, Any]:
+    return _meter(request).describe_org(org)
 
 
 @router.post("/orgs/{org}/projects", status_code=201)
@@ -101,27 +81,20 @@ async def create_project(request: Request, org: Org, new: NewProject) -> dict[st
     else:
         rule = ActivityRule.from_json(new.activity)
     info = await run_in_threadpool(meter.create_project, org.name, new.name, rule)
-    return project_dict(meter, info)
+    return meter.describe_project(info)
 
 
 @router.get("/orgs/{org}/projects")
 async def list_projects(request: Request, org: Org) -> list[dict[str, Any]]:
     meter = _meter(request)
-    active = [k for k in meter.org_keys(org.name) if k.active and k.kind == "write"]
-    return [
-        {
-            **project_dict(meter, p),
-            "write_keys": [k.hint for k in active if k.project_id == p.id],
-        }
-        for p in meter.projects(org.name)
-    ]
+    return [meter.describe_project(p) for p in meter.projects(org.name)]
 
 
 @router.get("/orgs/{org}/keys")
 async def list_keys(request: Request, org: Org) -> list[dict[str, Any]]:
     """The org's keys (hints only), revoked ones included."""
     meter = _meter(request)
-    return [key_dict(meter, k) for k in meter.org_keys(org.name)]
+    return [meter.describe_key(k) for k in meter.org_keys(org.name)]
 
 
 @router.post("/orgs/{org}/keys", status_code=201)
@@ -129,7 +102,7 @@ async def create_secret_key(request: Request, org: Org, new: NewKey) -> dict[str
     """A second secret key (at most two active): rotate, then revoke the old one."""
     meter = _meter(request)
     key, token = await run_in_threadpool(meter.create_secret_key, org.name)
-    return {**key_dict(meter, key), "key": token}
+    return {**meter.describe_key(key), "key": token}
 
 
 @router.post("/orgs/{org}/projects/{project}/keys", status_code=201)
@@ -137,7 +110,7 @@ async def create_write_key(request: Request, org: Org, project: str) -> dict[str
     """A second write key for a project (at most two active): deploy it, revoke the old."""
     meter = _meter(request)
     key, token = await run_in_threadpool(meter.create_write_key, org.name, project)
-    return {**key_dict(meter, key), "key": token}
+    return {**meter.describe_key(key), "key": token}
 
 
 @router.delete("/orgs/{org}/keys/{key_id}")
@@ -145,4 +118,4 @@ async def revoke_key(request: Request, org: Org, key_id: int) -> dict[str, Any]:
     """Revoke a key: refused from the next request on."""
     meter = _meter(request)
     key = await run_in_threadpool(meter.revoke_key, org.name, key_id)
-    return key_dict(meter, key)
+    return meter.describe_key(key)

@@ -1,0 +1,169 @@
+"""The CLI's two ways to a store, with one interface: in process, or through a running server.
+
+DuckDB lets one process hold a store. While ``maumeter serve`` holds it, the CLI sends the same
+commands to the server's API instead (found through the store's sidecar file, or ``--server``),
+and prints the same output: both ways answer with the dicts the HTTP API returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, Protocol
+
+import httpx
+
+from maumeter.core.activity import ActivityRule
+from maumeter.core.errors import (
+    AlreadyExists,
+    Conflicting,
+    Forbidden,
+    InvalidInput,
+    MaumeterError,
+    NotFound,
+    Problem,
+    StoreUnavailable,
+    Unauthorized,
+)
+from maumeter.core.months import Month
+from maumeter.meter import Meter
+
+ERRORS: dict[int, type[MaumeterError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: AlreadyExists,
+}
+
+
+class Backend(Protocol):
+    def create_org(
+        self, name: str, timezone: str, cap: int | None, policy: str
+    ) -> dict[str, Any]: ...
+    def orgs(self) -> list[dict[str, Any]]: ...
+    def create_project(self, org: str, name: str, rule: ActivityRule) -> dict[str, Any]: ...
+    def projects(self, org: str) -> list[dict[str, Any]]: ...
+    def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]: ...
+    def series(
+        self, org: str, metric: str, start: date, end: date, project: str | None
+    ) -> list[dict[str, Any]]: ...
+    def persons(
+        self, org: str, month: Month | None, project: str | None
+    ) -> Iterator[dict[str, Any]]: ...
+    def verify(self, org: str, month: Month | None) -> dict[str, Any]: ...
+
+
+class Local:
+    """In process, on a store this process holds."""
+
+    def __init__(self, meter: Meter) -> None:
+        self.meter = meter
+
+    def create_org(self, name: str, timezone: str, cap: int | None, policy: str) -> dict[str, Any]:
+        return self.meter.describe_org(self.meter.create_org(name, timezone, cap, policy))
+
+    def orgs(self) -> list[dict[str, Any]]:
+        return [self.meter.describe_org(o) for o in self.meter.orgs()]
+
+    def create_project(self, org: str, name: str, rule: ActivityRule) -> dict[str, Any]:
+        return self.meter.describe_project(self.meter.create_project(org, name, rule))
+
+    def projects(self, org: str) -> list[dict[str, Any]]:
+        return [self.meter.describe_project(p) for p in self.meter.projects(org)]
+
+    def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]:
+        return self.meter.mau(org, month, project).to_dict()
+
+    def series(
+        self, org: str, metric: str, start: date, end: date, project: str | None
+    ) -> list[dict[str, Any]]:
+        points = self.meter.series(org, metric, start, end, project)
+        return [{"period": p, "value": v} for p, v in points]
+
+    def persons(
+        self, org: str, month: Month | None, project: str | None
+    ) -> Iterator[dict[str, Any]]:
+        for person in self.meter.active_persons(org, month, project):
+            yield person.csv_row()
+
+    def verify(self, org: str, month: Month | None) -> dict[str, Any]:
+        return self.meter.verify(org, month).to_dict()
+
+
+class Remote:
+    """Through a running server's HTTP API, with an admin token (or an org's secret key)."""
+
+    def __init__(self, url: str, token: str, timeout: float = 600.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"the server at {self.url} did not answer: {exc}") from None
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def create_org(self, name: str, timezone: str, cap: int | None, policy: str) -> dict[str, Any]:
+        body = {"name": name, "timezone": timezone, "cap": cap, "policy": policy}
+        return self._call("POST", "/api/v1/orgs", json=body).json()  # type: ignore[no-any-return]
+
+    def orgs(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/v1/orgs").json()  # type: ignore[no-any-return]
+
+    def create_project(self, org: str, name: str, rule: ActivityRule) -> dict[str, Any]:
+        body = {"name": name, "activity": rule.to_json()}
+        return self._call("POST", f"/api/v1/orgs/{org}/projects", json=body).json()  # type: ignore[no-any-return]
+
+    def projects(self, org: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/api/v1/orgs/{org}/projects").json()  # type: ignore[no-any-return]
+
+    def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]:
+        params = _params(month=month, project=project)
+        return self._call("GET", f"/api/v1/orgs/{org}/usage", params=params).json()  # type: ignore[no-any-return]
+
+    def series(
+        self, org: str, metric: str, start: date, end: date, project: str | None
+    ) -> list[dict[str, Any]]:
+        params = _params(metric=metric, project=project)
+        params.update({"from": start.isoformat(), "to": end.isoformat()})
+        return self._call("GET", f"/api/v1/orgs/{org}/series", params=params).json()  # type: ignore[no-any-return]
+
+    def persons(
+        self, org: str, month: Month | None, project: str | None
+    ) -> Iterator[dict[str, Any]]:
+        params = _params(month=month, project=project, format="csv")
+        text = self._call("GET", f"/api/v1/orgs/{org}/persons", params=params).text
+        yield from csv.DictReader(io.StringIO(text))
+
+    def verify(self, org: str, month: Month | None) -> dict[str, Any]:
+        params = _params(month=month)
+        return self._call("POST", f"/api/v1/orgs/{org}/verify", params=params).json()  # type: ignore[no-any-return]
+
+
+def _params(**values: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def _error(response: httpx.Response) -> MaumeterError:
+    """The server's error as the same error class the library would have raised."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    message = body.get("message") or f"HTTP {response.status_code} from the server"
+    if response.status_code == 400:
+        problems = [Problem(e["field"], e["message"]) for e in body.get("errors", [])]
+        return InvalidInput(problems or [Problem("request", message)])
+    if response.status_code == 409 and body.get("error") == "Conflicting":
+        return Conflicting(message)
+    return ERRORS.get(response.status_code, StoreUnavailable)(message)
