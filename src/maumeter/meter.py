@@ -403,7 +403,7 @@ class Meter:
         project: str,
         *,
         default_type: str | None = None,
-        defaults: Mapping[str, Mapping[str, Any]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> IngestResult:
         """Live ingest: billing time is now, by the server's clock, whatever the records say.
 
@@ -418,7 +418,7 @@ class Meter:
         records: Sequence[Any],
         *,
         default_type: str | None = None,
-        defaults: Mapping[str, Mapping[str, Any]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> IngestResult:
         received = self.clock()
         events, rownums, result = _validate(records, default_type, defaults, 0)
@@ -778,7 +778,7 @@ def _name_problems(kind: str, name: Any) -> list[Problem]:
 def _validate(
     records: Sequence[Any],
     default_type: str | None,
-    defaults: Mapping[str, Mapping[str, Any]] | None,
+    defaults: Mapping[str, Any] | None,
     offset: int,
     require_timestamp: bool = False,
     indices: Sequence[int] | None = None,
@@ -798,7 +798,9 @@ def _validate(
             record = dict(record)
             for name, shared in defaults.items():
                 own = record.get(name)
-                if own is None or isinstance(own, Mapping):
+                if not isinstance(shared, Mapping):
+                    record.setdefault(name, shared)  # a scalar such as the batch's sentAt
+                elif own is None or isinstance(own, Mapping):
                     record[name] = {**shared, **(own or {})}
         try:
             event = parse_event(record, default_type=default_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 
 from maumeter.api import admin, admission, errors, posthog, query, tracking
 from maumeter.api.ratelimit import RateLimiter
@@ -38,6 +39,15 @@ def create_app(
     app.state.meter = meter
     app.state.limiter = RateLimiter(rate, burst)
     app.state.local_admin = local_admin
+    # Write keys live in browsers (analytics.js, posthog-js): the tracking API answers any
+    # origin. No cookies are ever read, so no credentials are allowed.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        max_age=86400,
+    )
     app.add_exception_handler(MaumeterError, errors.maumeter_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.include_router(tracking.router)

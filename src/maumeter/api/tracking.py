@@ -54,7 +54,7 @@ def answer(meter: Meter, project: ProjectInfo, records: list[Any], **kwargs: Any
 
 
 def batch_defaults(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The batch-level objects merged into each item (the item's own keys win)."""
+    """The batch-level values merged into each item (the item's own keys win)."""
     found: dict[str, Any] = {}
     for name in BATCH_LEVEL:
         value = payload.get(name)
@@ -63,6 +63,8 @@ def batch_defaults(payload: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise InvalidInput.field(name, "expected a JSON object")
         found[name] = value
+    if isinstance(payload.get("sentAt"), str):  # Segment's libraries stamp the batch
+        found["sentAt"] = payload["sentAt"]
     return found
 
 
