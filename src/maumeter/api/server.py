@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import uvicorn
 from rich.console import Console
 
@@ -10,6 +12,10 @@ from maumeter.api.app import create_app
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
+
+
+def _terminated(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run(
@@ -51,6 +57,10 @@ def run(
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         sidecar.write(db, base, local.token)
+        # uvicorn drains requests on SIGTERM, then re-raises it with the handler it found:
+        # make that handler an exception, so the store below is closed and checkpointed
+        # (docker stop, systemd) instead of the process dying with the WAL left behind.
+        signal.signal(signal.SIGTERM, _terminated)
         server.run()
     finally:
         sidecar.remove(db)
