@@ -126,3 +126,25 @@ def test_round_trip_through_the_wire_shape() -> None:
         }
     )
     assert parse_event(event.to_record()) == event
+
+
+def test_skew_correction_uses_sent_at_and_keeps_the_original() -> None:
+    from datetime import UTC, datetime
+
+    from maumeter.core.events import parse_event, skew_corrected
+
+    event = parse_event(
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "e",
+            "timestamp": "2026-11-22T10:00:00Z",
+            "sentAt": "2026-11-22T10:00:05Z",  # the device clock is 1 h behind the server
+        }
+    )
+    received = datetime(2026, 11, 22, 11, 0, 10, tzinfo=UTC)
+    fixed = skew_corrected(event, received)
+    assert fixed.timestamp == datetime(2026, 11, 22, 11, 0, 5, tzinfo=UTC)
+    assert fixed.extra["originalTimestamp"] == "2026-11-22T10:00:00.000Z"
+    assert fixed.message_id == event.message_id
+    assert skew_corrected(parse_event({"type": "page", "userId": "u"}), received).timestamp is None

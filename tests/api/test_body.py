@@ -1,0 +1,58 @@
+"""Reading tracking bodies within the limits: gzip bombs, truncation, encodings, sizes."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import pytest
+
+from maumeter.api import body
+from maumeter.core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+
+def test_gzip_by_header_or_by_magic_bytes() -> None:
+    data = b'{"batch": []}'
+    packed = gzip.compress(data)
+    assert body.decompress(packed, "gzip") == data
+    assert body.decompress(packed, "") == data  # PostHog compresses without saying so
+    assert body.decompress(zlib.compress(data), "deflate") == data
+    assert body.decompress(data, "identity") == data
+
+
+def test_a_gzip_bomb_is_cut_off_at_the_limit() -> None:
+    bomb = gzip.compress(b" " * (50 * 1024 * 1024))  # 50 MB of spaces in ~50 KB
+    assert len(bomb) < 100_000
+    with pytest.raises(PayloadTooLarge, match="after decompression"):
+        body.decompress(bomb, "gzip")
+
+
+def test_just_under_and_just_over_the_body_limit() -> None:
+    assert len(body.decompress(gzip.compress(b"x" * body.MAX_BODY), "gzip")) == body.MAX_BODY
+    with pytest.raises(PayloadTooLarge):
+        body.decompress(gzip.compress(b"x" * (body.MAX_BODY + 1)), "gzip")
+    with pytest.raises(PayloadTooLarge):
+        body.decompress(b"x" * (body.MAX_BODY + 1), "")
+
+
+def test_truncated_or_corrupt_gzip_is_a_400_naming_the_body() -> None:
+    packed = gzip.compress(b'{"a": 1}' * 100)
+    with pytest.raises(InvalidInput) as exc:
+        body.decompress(packed[: len(packed) // 2], "gzip")
+    assert exc.value.problems[0].field == "body"
+    with pytest.raises(InvalidInput):
+        body.decompress(b"\x1f\x8bnot gzip at all", "gzip")
+
+
+def test_unknown_encodings_are_415() -> None:
+    with pytest.raises(UnsupportedMediaType, match="br"):
+        body.decompress(b"...", "br")
+
+
+def test_batch_and_event_limits() -> None:
+    body.check_batch([{}] * body.MAX_BATCH)
+    with pytest.raises(PayloadTooLarge, match="2500"):
+        body.check_batch([{}] * (body.MAX_BATCH + 1))
+    small = {"type": "track", "userId": "u", "event": "e"}
+    big = {**small, "properties": {"blob": "x" * body.MAX_EVENT}}
+    assert body.oversized([small, big, small]) == {1: pytest.approx(body.MAX_EVENT + 60, abs=60)}
