@@ -294,7 +294,13 @@ def measure(args: argparse.Namespace, parts: tuple[str, ...]) -> dict[str, Any]:
             )
             results["build_rate"] = json.loads(done.stdout)["build_rate"]
         if "memory" in parts:
-            results["memory"] = memory(args, fresh("memory"), work, keys["acme"])
+            if args.memory_rate or "ingest" in results:
+                capacity = results.get("ingest", {}).get("median", 0.0)
+            else:
+                capacity = calibrate(args, fresh("calibrate"), work, keys["acme"])
+            rate = memory_rate(args, capacity)
+            results["memory"] = memory(args, fresh("memory"), work, keys["acme"], rate)
+            results["memory"]["capacity"] = capacity
     return results
 
 
@@ -325,7 +331,31 @@ def admission(
     }
 
 
-def memory(args: argparse.Namespace, db: Path, work: Path, key: str) -> dict[str, Any]:
+def calibrate(args: argparse.Namespace, db: Path, work: Path, key: str) -> float:
+    """The sustained ingest rate of a fresh server (for ``--only memory``): a short run."""
+    seconds = min(10.0, max(1.0, args.memory_seconds / 10))
+    with serve(db, work) as server:
+        probe = loadgen(
+            server,
+            key,
+            "ingest",
+            seconds=seconds,
+            warmup=min(2.0, seconds / 4),
+            window=seconds / 4,
+            connections=args.connections,
+            persons=args.persons,
+        )
+    return float(probe["median"])
+
+
+def memory_rate(args: argparse.Namespace, capacity: float) -> float:
+    """The requested rate, or (auto) 20,000 events/s or 3/4 of the capacity, the lower."""
+    if args.memory_rate:
+        return float(args.memory_rate)
+    return float(max(100, min(20_000, round(0.75 * capacity, -2))))
+
+
+def memory(args: argparse.Namespace, db: Path, work: Path, key: str, rate: float) -> dict[str, Any]:
     seconds = args.memory_seconds
     every = min(5.0, max(0.5, seconds / 10))
     with serve(db, work) as server:
@@ -340,7 +370,7 @@ def memory(args: argparse.Namespace, db: Path, work: Path, key: str) -> dict[str
             seconds=seconds,
             warmup=0,
             window=every,
-            rate=args.memory_rate,
+            rate=rate,
             connections=args.connections,
             persons=args.persons,
             cover_first=True,
@@ -357,6 +387,7 @@ def memory(args: argparse.Namespace, db: Path, work: Path, key: str) -> dict[str
         "every": every,
         "minute_mark": after["t"] - t0,
         "start": start,
+        "peak_kib": max(s["rss_kib"] for s in samples),
         "at_minute": after,
         "end": end,
         "series": [
@@ -374,7 +405,17 @@ def counting_state(db: Path) -> dict[str, int]:
     with Meter.open(db) as meter:
         store = meter.store
         state = store._states[store.org("acme").id]  # type: ignore[attr-defined]
-        return {"bytes": state.counts.state_bytes(), "dedupe_hashes": len(state.dedupe)}
+        graph = state.graph
+        ids = (graph._users, graph._anons)  # id -> dense index
+        graph_bytes = sum(sys.getsizeof(d) for d in ids) + sys.getsizeof(graph.values)
+        graph_bytes += sum(sys.getsizeof(v) for v in graph.values)
+        graph_bytes += len(graph.kinds) + graph.parent.itemsize * len(graph.parent)
+        return {
+            "bytes": state.counts.state_bytes(),
+            "graph_bytes": graph_bytes,
+            "ids": len(graph),
+            "dedupe_hashes": len(state.dedupe),
+        }
 
 
 # -- RESULTS.md ----------------------------------------------------------------------------
@@ -400,7 +441,8 @@ def ingest_lines(r: dict[str, Any]) -> list[str]:
             "ingest `POST /v1/batch`",
             f"**{ing['median']:,.0f} events/s**",
             f"median of {windows} windows ({spread(ing['windows'])}); "
-            f"{ing['measured_units']:,} events acked in {ing['elapsed']:.0f} s{dup}; "
+            f"{ing['measured_units']:,} events acked in {ing['elapsed']:.0f} s "
+            f"({ing['measured_accepted']:,} reported accepted){dup}; "
             "target ≥ 50,000, goal 150,000",
         ),
         (
@@ -483,21 +525,21 @@ def admit_lines(r: dict[str, Any]) -> list[str]:
 
 def memory_lines(r: dict[str, Any]) -> list[str]:
     m = r["memory"]
-    start, minute, end = m["start"], m["at_minute"], m["end"]
+    start, minute, end, state = m["start"], m["at_minute"], m["end"], m["state_bytes"]
     growth = end["rss_kib"] - minute["rss_kib"]
     events_after = end["impressions"] - minute["impressions"]
     persons_after = end["mau"] - minute["mau"]
-    per_person = m["state_bytes"]["bytes"] / max(1, end["mau"])
-    state_growth = persons_after * per_person
-    dedupe = events_after * 8
+    per_person = (state["bytes"] + state["graph_bytes"]) / max(1, end["mau"])
     mark = f"{m['minute_mark']:.0f} s"
+    saturated = m["median"] < 0.9 * m["rate"]
     rows = [
         ("RSS at start (idle, empty store)", mib(start["rss_kib"]), ""),
         (f"RSS after {mark}", mib(minute["rss_kib"]), f"MAU {minute['mau']:,}"),
         (
             f"RSS at the end ({m['elapsed']:.0f} s)",
             mib(end["rss_kib"]),
-            f"MAU {end['mau']:,}; {end['impressions']:,} events stored",
+            f"MAU {end['mau']:,}; {end['impressions']:,} events stored; "
+            f"peak of the samples {mib(m['peak_kib'])}",
         ),
         (
             f"RSS growth after {mark}",
@@ -507,19 +549,21 @@ def memory_lines(r: dict[str, Any]) -> list[str]:
         ),
         (
             f"counting state growth after {mark}",
-            f"{state_growth / 2**20:+,.2f} MiB",
-            f"{persons_after:+,} persons × {per_person:.1f} bytes/person "
-            f"(state {m['state_bytes']['bytes'] / 2**20:.1f} MiB at the end)",
+            f"**{persons_after * per_person / 2**20:+,.2f} MiB**",
+            f"{persons_after:+,} persons × {per_person:.0f} bytes/person; at the end: bitmaps "
+            f"{state['bytes'] / 1024:,.0f} KiB, identity graph {state['ids']:,} ids "
+            f"≈ {state['graph_bytes'] / 2**20:,.1f} MiB",
         ),
         (
             "dedupe index growth (expected)",
-            f"{dedupe / 2**20:+,.1f} MiB",
-            "8 bytes per stored messageId hash (store/dedupe.py), by design",
+            f"{events_after * 8 / 2**20:+,.1f} MiB",
+            "8 bytes per stored messageId hash (store/dedupe.py), grows with events by design",
         ),
         (
-            "steady rate",
+            "rate held",
             f"{m['median']:,.0f} events/s",
-            f"median of {len(m['windows'])} windows; requested {m['rate']:,.0f}",
+            f"median of {len(m['windows'])} windows; requested {m['rate']:,.0f}"
+            + (" (the server could not keep it: saturated)" if saturated else ""),
         ),
     ]
     series = m["series"]
@@ -528,10 +572,12 @@ def memory_lines(r: dict[str, Any]) -> list[str]:
     return [
         "### Memory",
         "",
-        f"`maumeter serve` on an empty store, ingest at a steady {m['rate']:,.0f} events/s for "
+        f"`maumeter serve` on an empty store, ingest at a steady {m['rate']:,.0f} events/s "
+        "(20,000 or 3/4 of the sustained ingest rate, the lower) for "
         f"{m['elapsed']:.0f} s; the first pass visits each of the {r['args']['persons']:,} "
         "persons once, then the same pool is reused (Zipf), so the counting state stops "
-        f"growing after a few seconds. VmRSS sampled every {m['every']:.0f} s.",
+        f"growing once the pass is done. VmRSS sampled every {m['every']:g} s; the counting "
+        "state is measured by reopening the store afterwards.",
         "",
         "| measure | figure | notes |",
         "|---|---|---|",
@@ -539,7 +585,7 @@ def memory_lines(r: dict[str, Any]) -> list[str]:
         "",
         "| t (s) | RSS | MAU | events stored |",
         "|---|---|---|---|",
-        *[f"| {t:.0f} | {mib(rss)} | {mau:,} | {imp:,} |" for t, rss, mau, imp in shown],
+        *[f"| {t:g} | {mib(rss)} | {mau:,} | {imp:,} |" for t, rss, mau, imp in shown],
         "",
     ]
 
@@ -555,15 +601,42 @@ def section_header(args: argparse.Namespace, cpu: str) -> list[str]:
         "(`taskset -c 0`), the load generator (bench/loadgen.py: raw asyncio HTTP/1.1 "
         "keep-alive on uvloop) in its own process pinned to CPU 1. The machine is a shared, "
         f"noisy VM: rates are medians of {args.window:g}-s windows after a "
-        f"{args.warmup:g}-s warm-up; read the ratios.",
+        f"{args.warmup:g}-s warm-up; read the ratios. Load average (1 min) "
+        f"{args.load_before} before the run, {args.load_after} after it (other work on the "
+        f"box shows here). Code: {code_version()}.",
         "",
         f"Load: batches of 100 `track` events (~{args.body_bytes:.0f} bytes of JSON per event: "
         "properties, context with library, IP, locale, user agent), every `messageId` unique, "
         f"{args.persons:,} persons (Zipf-like, exponent 0.8, 25 % anonymous), HTTP Basic "
         f"write key, {args.connections} keep-alive connections; an event counts only if its "
-        "request got HTTP 200, sent after the durable group commit.",
+        "request got HTTP 200, sent after the durable group commit. The per-key rate limit "
+        "(`MAUMETER_RATE_LIMIT`, 2,000 requests/s by default) is raised to 10⁹ for the runs "
+        "so it cannot set the pace; its check still runs on every request.",
         "",
     ]
+
+
+def code_version() -> str:
+    """Which maumeter was measured: the repo's commit (dirty or not), or where it came from."""
+    import maumeter
+
+    where = Path(maumeter.__file__).resolve().parent
+    if where != REPO / "src" / "maumeter":
+        return f"maumeter from {where}"
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+
+    head = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    dirty = bool(git("status", "--porcelain", "--", "src").stdout.strip())
+    return f"commit {head}" + (" with uncommitted changes in src/" if dirty else "")
+
+
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -623,7 +696,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=None, help="Default: min(5, seconds/4).")
     parser.add_argument("--window", type=float, default=None, help="Default: min(5, seconds/4).")
     parser.add_argument("--memory-seconds", type=float, default=None, help="Default: 10×seconds.")
-    parser.add_argument("--memory-rate", type=float, default=20_000)
+    parser.add_argument(
+        "--memory-rate",
+        type=float,
+        default=0,
+        help="Events/s of the memory run; default: 20,000 or 3/4 of the measured ingest rate.",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--admit-connections", type=int, default=32)
     parser.add_argument("--persons", type=int, default=200_000)
@@ -641,7 +719,9 @@ def main(argv: list[str] | None = None) -> None:
     with_cpu = os.sched_getaffinity(0)
     if len(with_cpu) > 1 and 1 in with_cpu:
         os.sched_setaffinity(0, {1})  # keep the orchestrator off the server's core
+    args.load_before = load_average()
     results = measure(args, parts)
+    args.load_after = load_average()
     results["args"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
