@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,17 +29,37 @@ from maumeter.core.keys import Key, KeyKind
 from maumeter.core.months import (
     Month,
     epoch_day,
-    from_epoch_day,
     period_label,
     periods_in_range,
     zone,
+)
+from maumeter.dayseries import DayPersons, days_between
+from maumeter.results import (
+    PERSON_FIELDS,
+    ActivePerson,
+    IngestResult,
+    Rejection,
+    ScopeCheck,
+    Usage,
+    Verification,
 )
 from maumeter.sources import NotJson, read_records
 from maumeter.store import bulk
 from maumeter.store.base import Store
 from maumeter.store.batch import batch_from_events
-from maumeter.store.counters import bitmap, roots_of
+from maumeter.store.counters import roots_of
 from maumeter.store.duckdb import DuckDBStore, OrgInfo, ProjectInfo, month_index
+
+__all__ = [
+    "PERSON_FIELDS",
+    "ActivePerson",
+    "IngestResult",
+    "Meter",
+    "Rejection",
+    "ScopeCheck",
+    "Usage",
+    "Verification",
+]
 
 Clock = Callable[[], datetime]
 POLICIES = ("hard", "soft", "none")
@@ -57,160 +77,6 @@ def system_clock() -> datetime:
 def new_token(kind: KeyKind) -> str:
     """A fresh key: its kind's prefix and 32 random bytes."""
     return keys.PREFIX[kind] + secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    index: int
-    problems: list[Problem]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "errors": [p.to_dict() for p in self.problems]}
-
-
-@dataclass(slots=True)
-class IngestResult:
-    """What happened to a batch: valid records are kept even when others are rejected."""
-
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "rejected": [r.to_dict() for r in self.rejected],
-        }
-
-    def merge(self, other: IngestResult) -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejected.extend(other.rejected)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    org: str
-    project: str | None
-    month: Month
-    mau: int
-    identified: int
-    anonymous: int
-    impressions: int
-    cap: int | None = None
-    policy: str = "none"
-    refused: int = 0  # persons the admission gate refused this month (the org's pool)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "org": self.org,
-            "project": self.project,
-            "month": str(self.month),
-            "mau": self.mau,
-            "identified": self.identified,
-            "anonymous": self.anonymous,
-            "impressions": self.impressions,
-            "cap": self.cap,
-            "policy": self.policy,
-            "refused": self.refused,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ActivePerson:
-    """A counted person of a month and the event that counted them."""
-
-    person: str
-    identified: bool
-    first_seen: datetime
-    projects: tuple[str, ...]
-    project: str
-    event_type: str
-    event: str | None
-    message_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "person": self.person,
-            "identified": self.identified,
-            "first_seen": self.first_seen.isoformat().replace("+00:00", "Z"),
-            "projects": list(self.projects),
-            "project": self.project,
-            "event_type": self.event_type,
-            "event": self.event,
-            "message_id": self.message_id,
-        }
-
-    def csv_row(self) -> dict[str, Any]:
-        """The row of ``maumeter export`` (projects space-separated)."""
-        row = self.to_dict()
-        row["projects"] = " ".join(row["projects"])
-        return row
-
-
-PERSON_FIELDS = (
-    "person",
-    "identified",
-    "first_seen",
-    "projects",
-    "project",
-    "event_type",
-    "event",
-    "message_id",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeCheck:
-    month: Month
-    project: str | None
-    live: int
-    reference: int
-    missing: list[str]
-    extra: list[str]
-    live_impressions: int
-    reference_impressions: int
-
-    @property
-    def equal(self) -> bool:
-        return (
-            self.live == self.reference
-            and not self.missing
-            and not self.extra
-            and self.live_impressions == self.reference_impressions
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    org: str
-    checks: list[ScopeCheck]
-
-    @property
-    def equal(self) -> bool:
-        return all(c.equal for c in self.checks)
-
-    def to_dict(self, sample: int = 100) -> dict[str, Any]:
-        """As ``maumeter verify --json`` prints it (at most ``sample`` ids per diff)."""
-        return {
-            "org": self.org,
-            "equal": self.equal,
-            "checks": [
-                {
-                    "month": str(c.month),
-                    "project": c.project,
-                    "equal": c.equal,
-                    "live": c.live,
-                    "reference": c.reference,
-                    "missing": c.missing[:sample],
-                    "extra": c.extra[:sample],
-                    "live_impressions": c.live_impressions,
-                    "reference_impressions": c.reference_impressions,
-                }
-                for c in self.checks
-            ],
-        }
 
 
 class Meter:
@@ -587,11 +453,11 @@ class Meter:
             internal = BitMap()
             if pid is not None:
                 internal = counts.internal.get(pid, BitMap())
-            users_days = _DayPersons(counts, pid, roots, internal)
+            users_days = DayPersons(counts, pid, roots, internal)
         if metric == "rolling30":
             return [
                 (period_label(d, "day"), users_days.count(d - timedelta(days=29), d))
-                for d in _days(start, end)
+                for d in days_between(start, end)
             ]
         unit = {"dau": "day", "wau": "week", "mau": "month"}[metric]
         return [
@@ -687,58 +553,6 @@ class Meter:
                     )
                 )
         return Verification(org, checks)
-
-
-class _DayPersons:
-    """Persons (roots) active per local day of one scope, for series."""
-
-    def __init__(self, counts: Any, project: int | None, roots: np.ndarray, internal: BitMap):
-        self._by_day: dict[int, list[BitMap]] = {}
-        for (p, day), ids in counts.days.items():
-            if project is None or p == project:
-                self._by_day.setdefault(day, []).append(ids)
-        self._roots = roots
-        self._internal = internal
-        self._project = project
-        self._counts = counts
-        self._cache: dict[int, BitMap] = {}
-
-    def _day(self, day: int) -> BitMap:
-        found = self._cache.get(day)
-        if found is None:
-            parts = self._by_day.get(day)
-            if not parts:
-                found = BitMap()
-            else:
-                ids = BitMap.union(*parts) if len(parts) > 1 else parts[0]
-                arr = np.asarray(ids.to_array(), dtype=np.int64)
-                found = bitmap(self._roots[arr])
-                found = self._exclude(found, day)
-            self._cache[day] = found
-        return found
-
-    def _exclude(self, persons: BitMap, day: int) -> BitMap:
-        counts = self._counts
-        if not counts.internal:
-            return persons
-        if self._project is not None:
-            return persons - self._internal
-        keep = BitMap()
-        for (p, d), ids in counts.days.items():
-            if d != day:
-                continue
-            arr = np.asarray(ids.to_array(), dtype=np.int64)
-            mine = bitmap(self._roots[arr])
-            keep |= mine - counts.internal.get(p, BitMap())
-        return keep
-
-    def count(self, first: date, last: date) -> int:
-        days = [self._day(epoch_day(d)) for d in _days(first, last)]
-        return len(BitMap.union(*days)) if days else 0
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [from_epoch_day(n) for n in range(epoch_day(first), epoch_day(last) + 1)]
 
 
 def _month_of_index(index: int) -> Month:

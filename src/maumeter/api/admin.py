@@ -17,7 +17,11 @@ from maumeter.core.keys import Key
 from maumeter.meter import Meter
 from maumeter.store.duckdb import OrgInfo
 
-router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Security(auth.bearer_scheme)])
+# What errors.py answers: 400, 401, 403, 404, 409 or 429 (never FastAPI's default 422).
+ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
+router = APIRouter(
+    prefix="/api/v1", tags=["admin"], dependencies=[Security(auth.bearer_scheme)], responses=ERRORS
+)
 
 Org = Annotated[OrgInfo, Depends(auth.org_reader)]
 Admin = Annotated[Key, Depends(auth.admin)]

@@ -22,14 +22,18 @@ from maumeter.core.months import Month
 from maumeter.meter import METRICS, PERSON_FIELDS, ActivePerson, Meter
 from maumeter.store.duckdb import OrgInfo
 
-router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Security(auth.bearer_scheme)])
+# What errors.py answers: 400, 401, 403, 404, 409 or 429 (never FastAPI's default 422).
+ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
+router = APIRouter(
+    prefix="/api/v1", tags=["query"], dependencies=[Security(auth.bearer_scheme)], responses=ERRORS
+)
 
 Org = Annotated[OrgInfo, Depends(auth.org_reader)]
 MonthParam = Annotated[
     str | None,
     Query(
         description="YYYY-MM; default: the current month in the org's time zone",
-        pattern=r"^\d{4}-\d{2}$",
+        pattern=r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$",
     ),
 ]
 ProjectParam = Annotated[str | None, Query(description="one project; default: the org's pool")]
