@@ -686,6 +686,8 @@ TITLES = {
     "ingest": "### Ingest and the HTTP ceiling",
     "admit": "### Admission",
     "memory": "### Memory",
+    # Written by hand from a profiling session (py-spy, perf); kept as is by later runs.
+    "profile": "### Where the server spends its time",
 }
 
 
