@@ -847,7 +847,17 @@ def test_same_value_as_user_and_anonymous_id(ledger: Ledger) -> None:
     assert found["equal"], found
 
 
+@pytest.mark.xfail(strict=True, reason="bug: 1e400 is stored as Infinity, which is not JSON")
+@pytest.mark.parametrize("literal", ["1e400", "-1e400"])
+def test_a_float_out_of_range_is_refused_like_infinity(ledger: Ledger, literal: str) -> None:
+    """``NaN`` and ``Infinity`` are refused (core/wire.py: not JSON, they would poison every later
+    JSON query over the stored payload), but ``1e400`` parses to ``inf`` and is stored as the
+    text ``{"x":Infinity}``: the same poison by another spelling."""
+    body = encode({"userId": "user-0", "event": "e", "properties": {"x": Raw(literal)}})
+    response = ledger.post("/v1/track", body)
+    assert response.status_code == 400, response.text
+
+
 def test_the_run_was_checked(ledger: Ledger) -> None:
-    """Last: the live counts still agree with the recount, and the run sent what it claims."""
+    """Last: the live counts still agree with the recount, and the ledger is in step."""
     assert ledger.read() == ledger.expected
-    assert ledger.sent > 100
