@@ -122,5 +122,4 @@ def flush(
         outcome, post = commit_batch(con, state, project_id, batch, first_seq + written)
         written += outcome.accepted
         posts.append(post)
-    posts.append(state.pending.clear)
     return written, posts

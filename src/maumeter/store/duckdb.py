@@ -33,7 +33,8 @@ from maumeter.core.months import Month, epoch_day
 from maumeter.store import admission
 from maumeter.store.counters import MauFigures, OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex
-from maumeter.store.ingest import BatchOutcome, OrgState, commit_batch
+from maumeter.store.ingest import BatchOutcome, OrgState, flush_appends
+from maumeter.store.pending import Append
 from maumeter.store.schema import migrate
 from maumeter.store.writer import Writer
 
@@ -365,13 +366,25 @@ class DuckDBStore:
         """Queue a batch; the future resolves once it is durably committed (a bulk import
         prepares its next chunk meanwhile)."""
 
-        def job(con: duckdb.DuckDBPyConnection) -> tuple[BatchOutcome, Any]:
-            state = self._states[project.org_id]  # looked up now: a failed group reloads it
-            outcome, post = commit_batch(con, state, project.id, batch, self._next_seq)
-            self._next_seq += outcome.accepted
-            return outcome, post
+        slot = Append(batch)
 
-        return self._writer.submit_async(job, (project.org_id,))
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[Append, Any]:
+            state = self._states[project.org_id]  # looked up now: a failed group reloads it
+            state.pending.appends.setdefault(project.id, []).append(slot)
+            return slot, None  # written with the group's other batches, before its commit
+
+        done: Future[BatchOutcome] = Future()
+
+        def resolve(written: Future[Any]) -> None:
+            error = written.exception()
+            if error is not None:
+                done.set_exception(error)
+            else:
+                found = written.result()
+                done.set_result(BatchOutcome(found.accepted, found.duplicate_rows, 0, 0, 0))
+
+        self._writer.submit_async(job, (project.org_id,)).add_done_callback(resolve)
+        return done
 
     def admit(
         self, org: OrgInfo, project: ProjectInfo, event: Event, received: datetime, month: Month
@@ -397,13 +410,18 @@ class DuckDBStore:
         return self._writer.submit(job, (org.id,))
 
     def _flush(self, con: duckdb.DuckDBPyConnection) -> list[Any]:
-        """Before a group commits: write the admissions its jobs decided."""
+        """Before a group commits: write its batches (merged per project), then the
+        admissions its jobs decided."""
         posts: list[Any] = []
         for state in self._states.values():
-            if state.pending.events:
-                written, steps = admission.flush(con, state, self._next_seq)
+            pending = state.pending
+            if not pending.appends and not pending.events:
+                continue
+            for flush in (flush_appends, admission.flush):
+                written, steps = flush(con, state, self._next_seq)
                 self._next_seq += written
                 posts.extend(steps)
+            posts.append(pending.clear)
         return posts
 
     def refused(self, org: OrgInfo, month: Month) -> int:

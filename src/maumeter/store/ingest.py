@@ -46,6 +46,7 @@ class OrgState:
     rules: dict[int, ActivityRule] = field(default_factory=dict)
     pending: Pending = field(default_factory=Pending)  # admissions of the open group
     refused: dict[int, set[tuple[int, str]]] = field(default_factory=dict)  # month -> ids
+    verdict_sql: dict[int, str] = field(default_factory=dict)  # project -> its rule in SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,11 @@ def commit_batch(
     else:
         roots = roots_of(graph)[actors]
 
-    rule = state.rules[project_id]
+    sql = state.verdict_sql.get(project_id)
+    if sql is None:  # building it compiles the rule's regexes: once per project
+        sql = state.verdict_sql[project_id] = verdict_sql(state.rules[project_id])
     with registered(con, "_batch", batch):
-        verdicts = con.sql(f"SELECT {verdict_sql(rule)} AS v FROM _batch").to_arrow_table()
+        verdicts = con.sql(f"SELECT {sql} AS v FROM _batch").to_arrow_table()
     verdict = verdicts.column("v").combine_chunks()
     micros = pc.cast(batch.column("billing_time"), pa.int64()).to_numpy()
     days = local_epoch_days(micros, state.timezone)
@@ -129,6 +132,41 @@ def commit_batch(
 
     outcome = BatchOutcome(n, duplicate_rows, int(qualifies.sum()), len(merges), len(conflicts))
     return outcome, after_commit
+
+
+def flush_appends(
+    con: duckdb.DuckDBPyConnection, state: OrgState, first_seq: int
+) -> tuple[int, list[Callable[[], None]]]:
+    """Write the group's appended batches, one merged batch per project: every statement's
+    fixed cost is paid once per group, not once per request. Each batch's duplicates are
+    mapped back to its own row numbers."""
+    written = 0
+    posts: list[Callable[[], None]] = []
+    for project_id, slots in state.pending.appends.items():
+        tables, bases, base = [], [], 0
+        for slot in slots:
+            bases.append(base)
+            if slot.batch.num_rows == 0:
+                continue
+            rownum = slot.batch.column("rownum")
+            table = slot.batch
+            if base:
+                position = table.schema.get_field_index("rownum")
+                table = table.set_column(position, "rownum", pc.add(rownum, base))
+            tables.append(table)
+            base += int(pc.max(rownum).as_py()) + 1
+        if not tables:
+            continue
+        merged = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        outcome, post = commit_batch(con, state, project_id, merged, first_seq + written)
+        written += outcome.accepted
+        posts.append(post)
+        duplicates = np.sort(np.asarray(outcome.duplicate_rows, dtype=np.int64))
+        for slot, start, end in zip(slots, bases, [*bases[1:], base], strict=True):
+            lo, hi = np.searchsorted(duplicates, [start, end])
+            slot.duplicate_rows = (duplicates[lo:hi] - start).tolist()
+            slot.accepted = slot.batch.num_rows - len(slot.duplicate_rows)
+    return written, posts
 
 
 def _not_duplicates(

@@ -1,9 +1,12 @@
-"""Admissions decided in the open write group and not yet committed (see store.admission)."""
+"""What the open write group holds until it commits: admissions decided (see
+store.admission) and appended batches, which are written together, one batch per project."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import pyarrow as pa
 
 from maumeter.core.events import Event
 
@@ -17,8 +20,19 @@ class Pending:
     ids: dict[int, set[IdKey]] = field(default_factory=dict)
     new: dict[int, int] = field(default_factory=dict)
     events: dict[int, list[tuple[Event, datetime]]] = field(default_factory=dict)
+    appends: dict[int, list[Append]] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.ids.clear()
         self.new.clear()
         self.events.clear()
+        self.appends.clear()
+
+
+@dataclass(slots=True)
+class Append:
+    """A batch waiting for its group's commit, and (once written) what became of it."""
+
+    batch: pa.Table
+    accepted: int = 0
+    duplicate_rows: list[int] = field(default_factory=list)
