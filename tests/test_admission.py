@@ -6,13 +6,12 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tests.conftest import Clock
 
 from maumeter.core.admission import Reason, decide
 from maumeter.core.errors import InvalidInput
 from maumeter.core.months import Month
 from maumeter.meter import Meter
-
-from tests.conftest import Clock
 
 MARCH = Month(2024, 3)
 

@@ -68,6 +68,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 TOKEN = re.compile(r"^[!-~]{8,200}$")
 DEFAULT_DB = "maumeter.duckdb"
 IMPORT_CHUNK = 125_000
+MAX_CAP = 2**63 - 1
+MIN_YEAR, MAX_YEAR = 1970, 2999
+MAX_SERIES_DAYS = 3660  # ten years of days: a bound on one request's work
 
 
 def system_clock() -> datetime:
@@ -115,8 +118,10 @@ class Meter:
 
         ``secret_key`` brings a key of your own (a migration); by default one is made."""
         problems = _name_problems("org", name) + _token_problems("secret_key", secret_key)
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-            problems.append(Problem("cap", "expected a whole number of MAU, 0 or more"))
+        if cap is not None and (
+            isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_CAP
+        ):
+            problems.append(Problem("cap", f"expected a whole number of MAU, 0 to {MAX_CAP}"))
         if policy not in POLICIES:
             problems.append(
                 Problem("policy", f"expected one of {', '.join(POLICIES)}, got {policy!r}")
@@ -443,7 +448,13 @@ class Meter:
                 "metric", f"expected one of {', '.join(METRICS)}, got {metric!r}"
             )
         if end < start:
-            raise InvalidInput.field("to", f"must not be before --from ({start})")
+            raise InvalidInput.field("to", f"must not be before from ({start})")
+        if start.year < MIN_YEAR or end.year > MAX_YEAR:
+            raise InvalidInput.field("from", f"dates between {MIN_YEAR} and {MAX_YEAR} only")
+        if (end - start).days >= MAX_SERIES_DAYS:
+            raise InvalidInput.field(
+                "to", f"at most {MAX_SERIES_DAYS:,} days per series; ask for less at a time"
+            )
         info = self.store.org(org)
         target = self.store.project(org, project) if project is not None else None
         pid = target.id if target else None
@@ -545,7 +556,7 @@ class Meter:
                         m,
                         name,
                         usage.mau,
-                        len(ref),
+                        reference.mau(m, name),
                         sorted(ref - live),
                         sorted(live - ref),
                         usage.impressions,

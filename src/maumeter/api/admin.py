@@ -31,7 +31,7 @@ class NewOrg(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="1-63 letters, digits, '.', '_' or '-'")
     timezone: str = Field("UTC", description="IANA zone of the billing month")
-    cap: int | None = Field(None, ge=0, description="monthly MAU allotment")
+    cap: int | None = Field(None, ge=0, le=2**63 - 1, description="monthly MAU allotment")
     policy: Literal["hard", "soft", "none"] = "none"
 
 

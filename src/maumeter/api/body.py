@@ -94,7 +94,7 @@ def oversized(records: list[Any]) -> dict[int, int]:
     for index, record in enumerate(records):
         try:
             size = len(_encoder.encode(record))
-        except (TypeError, OverflowError, msgspec.EncodeError):
+        except (TypeError, OverflowError, UnicodeEncodeError, msgspec.EncodeError):
             continue  # validation will name the problem
         if size > MAX_EVENT:
             found[index] = size

@@ -67,20 +67,28 @@ class ReferenceCount:
     ids_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     duplicates: int = 0
     conflicts: int = 0
+    # Persons by serial number: a user id and an anonymous id may share a value (two persons,
+    # one key string), so the count is of persons, not of keys.
+    serials: dict[tuple[str | None, Month], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
 
     def mau(self, month: Month, project: str | None = None) -> int:
-        return len(self.months.get((project, month), ()))
+        return len(self.serials.get((project, month), ()))
 
     def persons(self, month: Month, project: str | None = None) -> set[str]:
         return set(self.months.get((project, month), ()))
 
 
 class _Person:
-    __slots__ = ("ids", "key")
+    __slots__ = ("ids", "key", "serial")
+    _made = 0
 
     def __init__(self, kind: str, value: str) -> None:
         self.ids: set[tuple[str, str]] = {(kind, value)}
         self.key = value
+        _Person._made += 1
+        self.serial = _Person._made
 
 
 class _NaiveIdentities:
@@ -163,6 +171,7 @@ def reference_count(
         day = local_date(logged.billing_time, tz)
         for scope in (logged.project, POOL):
             result.months[(scope, month)].add(key)
+            result.serials[(scope, month)].add(person.serial)
             result.days[(scope, day)].add(key)
             result.impressions[(scope, month)] += 1
             first = result.first.get((scope, month, key))
