@@ -316,6 +316,8 @@ def series(
 ) -> None:
     """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
     first, last = day_option(start, "--from"), day_option(end, "--to")
+    if last < first:
+        fail(f"--to: must not be before --from ({first})")
     with backend(ctx) as store:
         points = store.series(org_name, metric, first, last, project_name)
     if as_json:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import msgspec
 import pyarrow as pa
 
 from maumeter.core.events import Event
@@ -42,11 +43,21 @@ BATCH_SCHEMA = pa.schema(
 )
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def dumps(value: dict[str, Any]) -> str | None:
-    """Nested objects are stored as JSON text; an empty object is stored as NULL."""
+    """Nested objects are stored as JSON text; an empty object is stored as NULL.
+
+    msgspec writes the same compact JSON as ``json.dumps`` an order of magnitude faster (this
+    runs for every object of every event); what it cannot encode (integers past 64 bits,
+    non-string keys) goes through ``json.dumps``."""
     if not value:
         return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        return _encode(value).decode("utf-8")
+    except (TypeError, OverflowError, msgspec.EncodeError):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def batch_from_events(
