@@ -70,7 +70,11 @@ def decompress(raw: bytes, encoding: str, limit: int = MAX_BODY) -> bytes:
 async def read_json(request: Request) -> Any:
     """The decoded JSON body of a tracking request, within the limits."""
     raw = await read_raw(request)
-    data = decompress(raw, request.headers.get("content-encoding", ""))
+    return decode_json(decompress(raw, request.headers.get("content-encoding", "")))
+
+
+def decode_json(data: bytes) -> Any:
+    """Strict JSON (core.wire), every failure a 400 naming the body."""
     if not data.strip():
         raise InvalidInput.field("body", "expected a JSON body, got an empty one")
     try:

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth, body, tracking
-from maumeter.core import posthog, wire
+from maumeter.core import posthog
 from maumeter.core.errors import InvalidInput, Problem, UnsupportedMediaType
 from maumeter.meter import IngestResult, Meter, Rejection
 from maumeter.sources import NotJson
@@ -57,12 +57,7 @@ async def read_payload(request: Request) -> Any:
     looks_json = data.lstrip()[:1] in (b"{", b"[")  # curl -d sends JSON labelled as a form
     if data.startswith(b"data=") or (media == FORM and not looks_json):
         data = form_data(data)
-    if not data.strip():
-        raise InvalidInput.field("body", "expected a JSON body, got an empty one")
-    try:
-        return wire.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput.field("body", f"expected JSON: {exc}") from None
+    return body.decode_json(data)
 
 
 def form_data(data: bytes) -> bytes:
