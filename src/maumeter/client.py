@@ -15,27 +15,21 @@ from typing import Any, Protocol
 
 import httpx
 
+from maumeter.api.errors import STATUS
 from maumeter.core.activity import ActivityRule
 from maumeter.core.errors import (
-    AlreadyExists,
-    Conflicting,
-    Forbidden,
     InvalidInput,
     MaumeterError,
-    NotFound,
     Problem,
     StoreUnavailable,
-    Unauthorized,
+    TooManyRequests,
 )
 from maumeter.core.months import Month
 from maumeter.meter import Meter
 
-ERRORS: dict[int, type[MaumeterError]] = {
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: AlreadyExists,
-}
+# The server names the error class in its answer (api/errors.py): the same class here, so a
+# command fails the same way in process and through a server.
+ERRORS: dict[str, type[MaumeterError]] = {cls.__name__: cls for cls in STATUS}
 
 
 class Backend(Protocol):
@@ -164,6 +158,7 @@ def _error(response: httpx.Response) -> MaumeterError:
     if response.status_code == 400:
         problems = [Problem(e["field"], e["message"]) for e in body.get("errors", [])]
         return InvalidInput(problems or [Problem("request", message)])
-    if response.status_code == 409 and body.get("error") == "Conflicting":
-        return Conflicting(message)
-    return ERRORS.get(response.status_code, StoreUnavailable)(message)
+    found = ERRORS.get(str(body.get("error")), StoreUnavailable)
+    if found is TooManyRequests:
+        return TooManyRequests(message, float(response.headers.get("retry-after", "1")))
+    return found(message)

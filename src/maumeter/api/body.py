@@ -92,8 +92,8 @@ def check_batch(records: list[Any]) -> None:
 
 
 def oversized(records: list[Any]) -> dict[int, int]:
-    """Index -> encoded size of each record over 32 KB (cheap: only measured when the batch
-    could hold one)."""
+    """Index -> encoded size of each record over 32 KB (msgspec: about a microsecond a
+    record, so every record is measured)."""
     found: dict[int, int] = {}
     for index, record in enumerate(records):
         try:

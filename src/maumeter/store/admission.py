@@ -50,13 +50,13 @@ def admit(
     pending = state.pending
     graph, counts = state.graph, state.counts
     persons = counts.persons(month)
+    keys = ids_of(event)
     roots = []
-    for kind, value in ids_of(event):
+    for kind, value in keys:
         idx = graph.lookup(IdKind(kind), value)
         if idx is not None:
             roots.append(graph.find(idx))
     month_ids = pending.ids.setdefault(month, set())
-    keys = ids_of(event)
     counted = any(r in persons for r in roots) or any(k in month_ids for k in keys)
     decision = decide(
         policy,

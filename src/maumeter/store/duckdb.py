@@ -93,6 +93,7 @@ class DuckDBStore:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._orgs: dict[str, OrgInfo] = {}
+        self._org_ids: dict[int, OrgInfo] = {}
         self._projects: dict[int, ProjectInfo] = {}
         self._keys: dict[int, Key] = {}
         self._by_digest: dict[str, Key] = {}
@@ -139,7 +140,8 @@ class DuckDBStore:
         for row in con.execute(
             "SELECT id, name, timezone, cap, policy, created_at FROM orgs"
         ).fetchall():
-            self._orgs[row[1]] = OrgInfo(*row)
+            info = self._orgs[row[1]] = OrgInfo(*row)
+            self._org_ids[info.id] = info
         for row in con.execute(
             "SELECT id, org_id, name, activity, created_at FROM projects"
         ).fetchall():
@@ -208,6 +210,7 @@ class DuckDBStore:
 
             def post() -> None:
                 self._orgs[name] = info
+                self._org_ids[org_id] = info
                 if key is not None:
                     self._remember_key(key)
                 graph = IdentityGraph()
@@ -272,10 +275,11 @@ class DuckDBStore:
         return self._projects[project_id]
 
     def org_by_id(self, org_id: int) -> OrgInfo:
-        for info in self._orgs.values():
-            if info.id == org_id:
-                return info
-        raise NotFound(f"no org with id {org_id}")
+        """Every admission and secret-key request asks this: a dict, not a scan."""
+        found = self._org_ids.get(org_id)
+        if found is None:
+            raise NotFound(f"no org with id {org_id}")
+        return found
 
     # ---- keys ------------------------------------------------------------------------------
 
@@ -409,11 +413,12 @@ class DuckDBStore:
 
         return self._writer.submit(job, (org.id,))
 
-    def _flush(self, con: duckdb.DuckDBPyConnection) -> list[Any]:
+    def _flush(self, con: duckdb.DuckDBPyConnection, orgs: set[int]) -> list[Any]:
         """Before a group commits: write its batches (merged per project), then the
-        admissions its jobs decided."""
+        admissions its jobs decided, for the orgs its jobs touched."""
         posts: list[Any] = []
-        for state in self._states.values():
+        for org_id in sorted(orgs):
+            state = self._states[org_id]
             pending = state.pending
             if not pending.appends and not pending.events:
                 continue

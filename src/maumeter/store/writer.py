@@ -45,7 +45,8 @@ class Writer:
         con: duckdb.DuckDBPyConnection,
         lock: threading.RLock,
         reload: Callable[[tuple[int, ...]], None],
-        before_commit: Callable[[duckdb.DuckDBPyConnection], list[PostCommit]] | None = None,
+        before_commit: Callable[[duckdb.DuckDBPyConnection, set[int]], list[PostCommit]]
+        | None = None,
     ) -> None:
         self._con = con
         self._lock = lock
@@ -117,7 +118,7 @@ class Writer:
         if failed is None:
             try:
                 if self._before_commit is not None:
-                    extra = self._before_commit(con)
+                    extra = self._before_commit(con, {o for item in group for o in item.orgs})
                 con.execute("COMMIT")
             except BaseException as exc:
                 failed, error = group[0], exc
