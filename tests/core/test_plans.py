@@ -208,7 +208,7 @@ def test_plan_build_refuses_contradictions() -> None:
 def test_plan_validation() -> None:
     with pytest.raises(InvalidInput) as e:
         Plan(None, -1, "strict", "Mars/Olympus")  # type: ignore[arg-type]
-    assert fields(e) == ["allotment", "policy", "time_zone"]
+    assert fields(e) == ["allotment", "policy", "timezone"]
     assert Plan(None, 5, "soft").policy is Policy.SOFT  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         Rollover(True, -1)
@@ -221,7 +221,7 @@ def test_plan_parse_round_trips() -> None:
         "tier": "custom",
         "allotment": 120_000,
         "policy": "soft",
-        "time_zone": "Europe/Paris",
+        "timezone": "Europe/Paris",
         "term": {"start": "2024-01", "months": 12},
         "rollover": {"enabled": True, "max_carried": 30_000},
         "monthly_price": "1000",
@@ -250,7 +250,7 @@ def test_plan_parse_round_trips() -> None:
         ([], ["plan"]),
         ({"policy": "strict"}, ["policy"]),
         ({"policy": ["hard"]}, ["policy"]),
-        ({"time_zone": "Nowhere/City"}, ["time_zone"]),
+        ({"timezone": "Nowhere/City"}, ["timezone"]),
         ({"term": {"start": "2024-13", "months": 12}}, ["term.start"]),
         ({"term": {"start": "2024-01", "months": 0}}, ["term.months"]),
         ({"term": "2024-01"}, ["term"]),

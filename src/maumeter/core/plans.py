@@ -286,12 +286,13 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An org's plan. ``tier`` None means a custom allotment; prices default from the tier."""
+    """An org's plan. ``tier`` None means a custom allotment; prices default from the tier
+    (``Plan.build``). ``timezone`` is the billing zone whose calendar months the plan meters."""
 
     tier: str | None
     allotment: int
     policy: Policy = Policy.NONE
-    time_zone: str = "UTC"
+    timezone: str = "UTC"
     term: Term | None = None
     rollover: Rollover = field(default_factory=Rollover)
     monthly_price: Decimal | None = None
@@ -312,9 +313,9 @@ class Plan:
         if self.term is not None and not isinstance(self.term, Term):
             problems.append(Problem("term", f"expected a Term, got {self.term!r}"))
         try:
-            zone(self.time_zone)
+            zone(self.timezone)
         except InvalidInput as e:
-            problems.extend(Problem("time_zone", p.message) for p in e.problems)
+            problems.extend(Problem("timezone", p.message) for p in e.problems)
         _raise(problems)
 
     @classmethod
@@ -348,12 +349,12 @@ class Plan:
 
     @classmethod
     def parse(cls, data: Any, table: TierTable = DEFAULT_TIERS) -> Plan:
-        """From API/CLI JSON: ``{"tier"?, "allotment"?, "policy"?, "time_zone"?, "term"?:
+        """From API/CLI JSON: ``{"tier"?, "allotment"?, "policy"?, "timezone"?, "term"?:
         {"start": "YYYY-MM", "months"}, "rollover"?: {"enabled", "max_carried"?},
         "monthly_price"?, "overage_price"?}``."""
         if not isinstance(data, Mapping):
             raise InvalidInput.field("plan", "expected an object")
-        known = {"tier", "allotment", "policy", "time_zone", "term", "rollover"}
+        known = {"tier", "allotment", "policy", "timezone", "term", "rollover"}
         known |= {"monthly_price", "overage_price"}
         problems = [Problem(k, "unknown field") for k in sorted(set(data) - known)]
         options: dict[str, Any] = {}
@@ -363,8 +364,8 @@ class Plan:
                 problems.append(
                     Problem("policy", f"expected hard, soft or none, got {data['policy']!r}")
                 )
-        if data.get("time_zone") is not None:
-            options["time_zone"] = data["time_zone"]
+        if data.get("timezone") is not None:
+            options["timezone"] = data["timezone"]
         if data.get("term") is not None:
             options["term"] = _term(data["term"], problems)
         if data.get("rollover") is not None:
@@ -384,7 +385,7 @@ class Plan:
             "tier": self.tier,
             "allotment": self.allotment,
             "policy": str(self.policy),
-            "time_zone": self.time_zone,
+            "timezone": self.timezone,
             "term": None
             if self.term is None
             else {"start": str(self.term.start), "months": self.term.months},
