@@ -24,7 +24,7 @@ from maumeter.core.activity import ActivityRule, preset
 from maumeter.core.admission import Decision
 from maumeter.core.counting import LoggedEvent, reference_count
 from maumeter.core.errors import InvalidInput, NotFound, Problem
-from maumeter.core.events import ADMIT, Event, parse_event, skew_corrected
+from maumeter.core.events import ADMIT, Event, parse_event, parse_plain, skew_corrected
 from maumeter.core.keys import Key, KeyKind
 from maumeter.core.months import (
     Month,
@@ -292,8 +292,7 @@ class Meter:
         defaults: Mapping[str, Any] | None = None,
     ) -> IngestResult:
         received = self.clock()
-        events, rownums, result = _validate(records, default_type, defaults, 0)
-        events = [skew_corrected(e, received) for e in events]
+        events, rownums, result = _validate(records, default_type, defaults, 0, received=received)
         if events:
             outcome = self.store.append(target, batch_from_events(events, rownums, received))
             result.accepted = outcome.accepted
@@ -607,10 +606,13 @@ def _validate(
     offset: int,
     require_timestamp: bool = False,
     indices: Sequence[int] | None = None,
+    received: datetime | None = None,
 ) -> tuple[list[Event], list[int], IngestResult]:
     """Validate each record; batch-level objects (``defaults``) are merged under its own.
 
-    A record's index is ``offset + position``, or ``indices[position]`` when given."""
+    A record's index is ``offset + position``, or ``indices[position]`` when given. Live
+    traffic passes ``received``: its events come back skew-corrected, the everyday ones
+    through the one-pass check (``parse_plain``)."""
     events: list[Event] = []
     rownums: list[int] = []
     result = IngestResult()
@@ -627,11 +629,19 @@ def _validate(
                     record.setdefault(name, shared)  # a scalar such as the batch's sentAt
                 elif own is None or isinstance(own, Mapping):
                     record[name] = {**shared, **(own or {})}
+        if received is not None:
+            plain = parse_plain(record, received, default_type)
+            if plain is not None:
+                events.append(plain)
+                rownums.append(index)
+                continue
         try:
             event = parse_event(record, default_type=default_type)
         except InvalidInput as exc:
             result.rejected.append(Rejection(index, exc.problems))
             continue
+        if received is not None:
+            event = skew_corrected(event, received)
         if require_timestamp and event.timestamp is None:
             result.rejected.append(
                 Rejection(

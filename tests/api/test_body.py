@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maumeter.api import body
+from maumeter.core import wire
 from maumeter.core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 
@@ -56,3 +61,51 @@ def test_batch_and_event_limits() -> None:
     small = {"type": "track", "userId": "u", "event": "e"}
     big = {**small, "properties": {"blob": "x" * body.MAX_EVENT}}
     assert body.oversized([small, big, small]) == {1: pytest.approx(body.MAX_EVENT + 60, abs=60)}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+hostile = st.sampled_from(
+    [
+        b"[NaN]",
+        b"[Infinity]",
+        b"[-Infinity]",
+        b"[1e400]",
+        b'["\\ud800"]',
+        b'{"a": "\\udfff"}',
+        b'["\xed\xa0\x80"]',
+        b"[" * 5000 + b"]" * 5000,
+        b"[123456789012345678901234567890]",
+        b'{"a":1,"a":2}',
+        b"\xef\xbb\xbf{}",
+        '{"a": "\u00e9"}'.encode("utf-16"),
+        b"{,}",
+        b"[1,]",
+        b'"\\u0000"',
+        b"[0.1e-400, -0.0]",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(json_values.map(lambda v: json.dumps(v).encode()), hostile, st.binary(max_size=40))
+)
+def test_fast_decoding_agrees_with_the_strict_decoder(data: bytes) -> None:
+    """``decode_json`` (msgspec first) accepts and refuses exactly what ``core.wire`` does."""
+    try:
+        expected: Any = wire.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        expected = InvalidInput
+    if not data.strip():
+        expected = InvalidInput
+    try:
+        got: Any = body.decode_json(data)
+    except InvalidInput:
+        got = InvalidInput
+    assert got == expected

@@ -280,6 +280,87 @@ def _parse(
     return event
 
 
+def parse_plain(
+    record: Any, received_at: datetime, default_type: str | None = None
+) -> Event | None:
+    """``skew_corrected(parse_event(record), received_at)`` for the everyday record, in one pass.
+
+    SDKs send the same few shapes all day: a track, page or screen with a string id, a
+    ``messageId``, ISO times and objects. Those are checked here without building problem
+    lists; anything else (an error, an alias or identify, an integer id, a missing
+    ``messageId``, RudderStack's ``originalTimestamp``) returns None and goes through
+    :func:`parse_event`, which words every problem. The property test holds both equal."""
+    if type(record) is not dict:
+        return None
+    etype = record.get("type", default_type)
+    if type(etype) is not str or etype not in _PLAIN_TYPES:
+        return None
+    if default_type is not None and etype != default_type:
+        return None
+    user_id = record.get("userId")
+    anonymous_id = record.get("anonymousId")
+    message_id = record.get("messageId")
+    event_name = record.get("event")
+    name = record.get("name")
+    if (
+        (user_id is None and anonymous_id is None)
+        or not _plain_text(user_id, MAX_ID_LENGTH)
+        or not _plain_text(anonymous_id, MAX_ID_LENGTH)
+        or message_id is None
+        or not _plain_text(message_id, MAX_MESSAGE_ID_LENGTH)
+        or not _plain_text(event_name, MAX_NAME_LENGTH)
+        or not _plain_text(name, MAX_NAME_LENGTH)
+        or (etype == "track" and event_name is None)
+        or record.get("previousId") is not None
+        or "originalTimestamp" in record
+    ):
+        return None
+    problems: list[Problem] = []
+    timestamp = parse_time(record.get("timestamp"), "timestamp", problems)
+    sent_at = parse_time(record.get("sentAt"), "sentAt", problems)
+    properties = record.get("properties")
+    traits = record.get("traits")
+    context = record.get("context")
+    if (
+        problems
+        or not (properties is None or type(properties) is dict)
+        or not (traits is None or type(traits) is dict)
+        or not (context is None or type(context) is dict)
+    ):
+        return None
+    extra = {k: v for k, v in record.items() if k not in KNOWN_KEYS}
+    if timestamp is not None and sent_at is not None:
+        try:
+            corrected = received_at - (sent_at - timestamp)
+        except OverflowError:
+            return None
+        if corrected != timestamp:
+            extra["originalTimestamp"] = format_time(timestamp)
+            timestamp = corrected
+    return Event(
+        type=etype,
+        message_id=message_id,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        event=event_name,
+        name=name,
+        timestamp=timestamp,
+        sent_at=sent_at,
+        properties=dict(properties) if properties else {},
+        traits=dict(traits) if traits else {},
+        context=dict(context) if context else {},
+        extra=extra,
+    )
+
+
+_PLAIN_TYPES: Final = frozenset({"track", "page", "screen", "group"})
+
+
+def _plain_text(value: Any, limit: int) -> bool:
+    """Absent, or a string with something in it, within ``limit``."""
+    return value is None or (type(value) is str and 0 < len(value) <= limit and not value.isspace())
+
+
 def skew_corrected(event: Event, received_at: datetime) -> Event:
     """Segment's clock-skew correction, for analytics (billing never reads ``timestamp``).
 
