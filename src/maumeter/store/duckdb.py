@@ -36,7 +36,7 @@ from maumeter.store.dedupe import DedupeIndex
 from maumeter.store.ingest import BatchOutcome, OrgState, flush_appends
 from maumeter.store.pending import Append
 from maumeter.store.schema import migrate
-from maumeter.store.writer import Writer
+from maumeter.store.writer import Job, Writer
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,13 @@ class DuckDBStore:
         ).fetchall():
             state.refused.setdefault(month, set()).add((kind, value))
         return state
+
+    def write(self, job: Job, orgs: tuple[int, ...] = ()) -> Any:
+        """Run ``job(con) -> (result, post_commit | None)`` in the single writer's transaction
+        and return its result once durably committed. ``orgs``: the orgs whose in-memory
+        state the job touches (reloaded from the store if the transaction fails). Billing
+        modules keep their SQL in their own store modules and write through here."""
+        return self._writer.submit(job, orgs)
 
     # ---- metadata --------------------------------------------------------------------------
 

@@ -117,6 +117,103 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "billing: plans, alerts and webhooks, statements, restatements, erasures, audit log",
+        """
+        CREATE TABLE plans (
+            org_id INTEGER PRIMARY KEY,
+            plan VARCHAR NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE alerts_fired (
+            org_id INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            key VARCHAR NOT NULL,
+            event_id VARCHAR NOT NULL,
+            payload VARCHAR NOT NULL,
+            fired_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (org_id, month, key)
+        );
+        CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY,
+            org_id INTEGER NOT NULL,
+            url VARCHAR NOT NULL,
+            secret VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            removed_at TIMESTAMPTZ
+        );
+        CREATE TABLE deliveries (
+            id BIGINT PRIMARY KEY,
+            webhook_id INTEGER NOT NULL,
+            org_id INTEGER NOT NULL,
+            event_id VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,
+            payload VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            next_attempt TIMESTAMPTZ,
+            attempts INTEGER NOT NULL,
+            state VARCHAR NOT NULL,
+            UNIQUE (webhook_id, event_id)
+        );
+        CREATE TABLE delivery_attempts (
+            delivery_id BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            attempted_at TIMESTAMPTZ NOT NULL,
+            status INTEGER,
+            error VARCHAR,
+            duration_ms DOUBLE
+        );
+        CREATE TABLE statements (
+            org_id INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            closed_at TIMESTAMPTZ NOT NULL,
+            mau BIGINT NOT NULL,
+            checksum VARCHAR NOT NULL,
+            figures VARCHAR NOT NULL,
+            PRIMARY KEY (org_id, month)
+        );
+        CREATE TABLE statement_persons (
+            org_id INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            person_key VARCHAR NOT NULL,
+            ids VARCHAR[] NOT NULL,
+            first_time TIMESTAMPTZ,
+            project VARCHAR,
+            event VARCHAR,
+            experiment VARCHAR,
+            flag VARCHAR
+        );
+        CREATE TABLE restatements (
+            id INTEGER PRIMARY KEY,
+            org_id INTEGER NOT NULL,
+            month INTEGER NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            reason VARCHAR NOT NULL,
+            previous_mau BIGINT NOT NULL,
+            new_mau BIGINT NOT NULL,
+            added VARCHAR[] NOT NULL,
+            removed VARCHAR[] NOT NULL
+        );
+        CREATE TABLE erasures (
+            org_id INTEGER NOT NULL,
+            tombstone VARCHAR NOT NULL,
+            erased_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (org_id, tombstone)
+        );
+        CREATE TABLE audit_log (
+            org_id INTEGER NOT NULL,
+            seq BIGINT NOT NULL,
+            logged_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            detail VARCHAR NOT NULL,
+            prev_hash VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL,
+            PRIMARY KEY (org_id, seq)
+        );
+        """,
+    ),
 ]
 
 
