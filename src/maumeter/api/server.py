@@ -10,6 +10,7 @@ from rich.console import Console
 
 from maumeter import sidecar
 from maumeter.api.app import create_app
+from maumeter.billing.loop import Loop, Task
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
@@ -17,6 +18,12 @@ from maumeter.sidecar import LocalAdmin
 
 def _terminated(signum: int, _: object) -> None:
     raise SystemExit(0)  # a requested, graceful stop
+
+
+def billing_tasks(meter: Meter) -> list[Task]:
+    """The periodic billing work of a running server: alerts, webhook deliveries, closing
+    ended months, restatements. Each is idempotent with its state in the store."""
+    return []
 
 
 def _settle_garbage_collector() -> None:
@@ -72,7 +79,12 @@ def run(
         # (docker stop, systemd) instead of the process dying with the WAL left behind.
         signal.signal(signal.SIGTERM, _terminated)
         _settle_garbage_collector()
-        server.run()
+        loop = Loop(meter.clock, billing_tasks(meter))
+        loop.start()
+        try:
+            server.run()
+        finally:
+            loop.stop()
     finally:
         sidecar.remove(db)
         meter.close()
