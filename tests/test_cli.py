@@ -124,7 +124,7 @@ def test_import_every_format_then_mau(db: Path, tmp_path: Path, kind: str) -> No
         "identified": 2,
         "anonymous": 0,
         "impressions": 3,
-        "cap": None,
+        "cap": 2500,  # the default plan: the starter tier
         "policy": "none",
         "refused": 0,
     }

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import httpx
 
 from maumeter.api.errors import STATUS
+from maumeter.billing.webhooks import Webhooks
+from maumeter.config import webhook_policy
 from maumeter.core.activity import ActivityRule
 from maumeter.core.errors import (
     InvalidInput,
@@ -47,6 +49,21 @@ class Backend(Protocol):
         self, org: str, month: Month | None, project: str | None
     ) -> Iterator[dict[str, Any]]: ...
     def verify(self, org: str, month: Month | None) -> dict[str, Any]: ...
+    # plans and live usage
+    def tiers(self) -> list[dict[str, Any]]: ...
+    def plan(self, org: str) -> dict[str, Any]: ...
+    def set_plan(self, org: str, plan: dict[str, Any]) -> dict[str, Any]: ...
+    def live_usage(self, org: str) -> dict[str, Any]: ...
+    def month_cap(self, org: str, month: Month | None) -> dict[str, Any]: ...
+    # alerts and webhooks
+    def webhook_add(self, org: str, url: str) -> dict[str, Any]: ...
+    def webhooks(self, org: str) -> list[dict[str, Any]]: ...
+    def webhook_remove(self, org: str, webhook_id: int) -> dict[str, Any]: ...
+    def deliveries(self, org: str, webhook_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def alerts(self, org: str, month: Month | None) -> dict[str, Any]: ...
+    def set_alerts(
+        self, org: str, thresholds: list[int] | None, projected: bool | None
+    ) -> dict[str, Any]: ...
 
 
 class Local:
@@ -84,6 +101,50 @@ class Local:
 
     def verify(self, org: str, month: Month | None) -> dict[str, Any]:
         return self.meter.verify(org, month).to_dict()
+
+    # plans and live usage
+    def tiers(self) -> list[dict[str, Any]]:
+        return self.meter.tiers.to_list()
+
+    def plan(self, org: str) -> dict[str, Any]:
+        return {"org": org, **self.meter.plan(org).to_dict()}
+
+    def set_plan(self, org: str, plan: dict[str, Any]) -> dict[str, Any]:
+        return {"org": org, **self.meter.set_plan(org, plan).to_dict()}
+
+    def live_usage(self, org: str) -> dict[str, Any]:
+        return self.meter.live_usage(org).to_dict()
+
+    def month_cap(self, org: str, month: Month | None) -> dict[str, Any]:
+        return {"org": org, **self.meter.month_cap(org, month).to_dict()}
+
+    # alerts and webhooks
+    def _webhooks(self) -> Webhooks:
+        hooks = self.meter.webhooks
+        hooks.configure(webhook_policy())  # the operator's allow list, as the server has it
+        return hooks
+
+    def webhook_add(self, org: str, url: str) -> dict[str, Any]:
+        hook, secret = self._webhooks().add(org, url)
+        return {**hook.to_dict(), "secret": secret}
+
+    def webhooks(self, org: str) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in self._webhooks().list(org)]
+
+    def webhook_remove(self, org: str, webhook_id: int) -> dict[str, Any]:
+        return self._webhooks().remove(org, webhook_id).to_dict()
+
+    def deliveries(self, org: str, webhook_id: int | None, limit: int) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self._webhooks().deliveries(org, webhook_id, limit)]
+
+    def alerts(self, org: str, month: Month | None) -> dict[str, Any]:
+        return self.meter.alerts.describe(org, month)
+
+    def set_alerts(
+        self, org: str, thresholds: list[int] | None, projected: bool | None
+    ) -> dict[str, Any]:
+        self.meter.alerts.configure(org, thresholds, projected)
+        return self.meter.alerts.describe(org)
 
 
 class Remote:
@@ -142,6 +203,50 @@ class Remote:
     def verify(self, org: str, month: Month | None) -> dict[str, Any]:
         params = _params(month=month)
         return self._call("POST", f"/api/v1/orgs/{org}/verify", params=params).json()  # type: ignore[no-any-return]
+
+    # plans and live usage
+    def tiers(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/v1/tiers").json()  # type: ignore[no-any-return]
+
+    def plan(self, org: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/orgs/{org}/plan").json()  # type: ignore[no-any-return]
+
+    def set_plan(self, org: str, plan: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PUT", f"/api/v1/orgs/{org}/plan", json=plan).json()  # type: ignore[no-any-return]
+
+    def live_usage(self, org: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/orgs/{org}/usage/live").json()  # type: ignore[no-any-return]
+
+    def month_cap(self, org: str, month: Month | None) -> dict[str, Any]:
+        params = _params(month=month)
+        return self._call("GET", f"/api/v1/orgs/{org}/caps", params=params).json()  # type: ignore[no-any-return]
+
+    # alerts and webhooks
+    def webhook_add(self, org: str, url: str) -> dict[str, Any]:
+        body = {"url": url}
+        return self._call("POST", f"/api/v1/orgs/{org}/webhooks", json=body).json()  # type: ignore[no-any-return]
+
+    def webhooks(self, org: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/api/v1/orgs/{org}/webhooks").json()  # type: ignore[no-any-return]
+
+    def webhook_remove(self, org: str, webhook_id: int) -> dict[str, Any]:
+        path = f"/api/v1/orgs/{org}/webhooks/{webhook_id}"
+        return self._call("DELETE", path).json()  # type: ignore[no-any-return]
+
+    def deliveries(self, org: str, webhook_id: int | None, limit: int) -> list[dict[str, Any]]:
+        params = _params(webhook=webhook_id, limit=limit)
+        path = f"/api/v1/orgs/{org}/webhooks/deliveries"
+        return self._call("GET", path, params=params).json()  # type: ignore[no-any-return]
+
+    def alerts(self, org: str, month: Month | None) -> dict[str, Any]:
+        params = _params(month=month)
+        return self._call("GET", f"/api/v1/orgs/{org}/alerts", params=params).json()  # type: ignore[no-any-return]
+
+    def set_alerts(
+        self, org: str, thresholds: list[int] | None, projected: bool | None
+    ) -> dict[str, Any]:
+        body = {"thresholds": thresholds, "projected": projected}
+        return self._call("PUT", f"/api/v1/orgs/{org}/alerts", json=body).json()  # type: ignore[no-any-return]
 
 
 def _params(**values: Any) -> dict[str, str]:

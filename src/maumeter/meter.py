@@ -12,16 +12,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
 
+from maumeter.billing.alerts import Alerts
+from maumeter.billing.plans import Plans
+from maumeter.billing.usage import LiveUsage
+from maumeter.billing.usage import Usage as UsageTracker
+from maumeter.billing.webhooks import Webhooks
 from maumeter.core import keys, wire
 from maumeter.core.activity import ActivityRule, preset
 from maumeter.core.admission import Decision
+from maumeter.core.caps import MonthCap
 from maumeter.core.counting import LoggedEvent, reference_count
 from maumeter.core.errors import InvalidInput, NotFound, Problem
 from maumeter.core.events import ADMIT, Event, parse_event, parse_plain, skew_corrected
@@ -33,6 +41,7 @@ from maumeter.core.months import (
     periods_in_range,
     zone,
 )
+from maumeter.core.plans import DEFAULT_TIERS, Plan, TierTable
 from maumeter.dayseries import DayPersons, days_between
 from maumeter.results import (
     PERSON_FIELDS,
@@ -85,15 +94,58 @@ def new_token(kind: KeyKind) -> str:
 class Meter:
     """Counts monthly active users exactly. Open one per store file."""
 
-    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock = system_clock, tiers: TierTable = DEFAULT_TIERS
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.tiers = tiers
 
     @classmethod
-    def open(cls, path: str | Path | None = None, clock: Clock = system_clock) -> Meter:
-        """Open (or create) a store; ``path`` defaults to ``$MAUMETER_DB`` or ./maumeter.duckdb."""
+    def open(
+        cls,
+        path: str | Path | None = None,
+        clock: Clock = system_clock,
+        tiers: TierTable = DEFAULT_TIERS,
+    ) -> Meter:
+        """Open (or create) a store; ``path`` defaults to ``$MAUMETER_DB`` or ./maumeter.duckdb.
+        ``tiers``: the tier table plans are chosen from (default: Jimo's)."""
         target = path or os.environ.get("MAUMETER_DB") or DEFAULT_DB
-        return cls(DuckDBStore.open(target), clock)
+        return cls(DuckDBStore.open(target), clock, tiers)
+
+    # ---- plans and live usage ----------------------------------------------------------------
+
+    @cached_property
+    def plans(self) -> Plans:
+        return Plans(self, self.tiers)
+
+    @cached_property
+    def usage(self) -> UsageTracker:
+        return UsageTracker(self)
+
+    def plan(self, org: str) -> Plan:
+        """The org's plan (the default tier when none was set)."""
+        return self.plans.get(org)
+
+    def set_plan(self, org: str, plan: Mapping[str, Any]) -> Plan:
+        """Set the org's plan: ``{"tier"?, "allotment"?, "policy"?, "term"?, "rollover"?,
+        "monthly_price"?, "overage_price"?}``; admission enforces it from the next request."""
+        return self.plans.set(org, dict(plan))
+
+    def month_cap(self, org: str, month: Month | None = None) -> MonthCap:
+        """Allotment, rollover in and out, effective cap and overage of a month."""
+        return self.plans.month_cap(org, month or self.current_month(org))
+
+    def live_usage(self, org: str) -> LiveUsage:
+        """The current month: MAU against the effective cap, refusals, the projection."""
+        return self.usage.live(org)
+
+    def zone(self, info: OrgInfo) -> ZoneInfo:
+        return zone(info.timezone)
+
+    def frozen_mau(self, info: OrgInfo) -> dict[Month, int]:
+        """MAU of the org's closed months, as their statements froze it."""
+        return {_month_of_index(i): mau for i, mau in self.store.closed_months(info).items()}
 
     def close(self) -> None:
         self.store.close()
@@ -412,7 +464,7 @@ class Meter:
             figures.identified,
             figures.anonymous,
             figures.impressions or 0,
-            info.cap,
+            self.plans.month_cap(org, month).effective_cap if target is None else None,
             info.policy,
             self.store.refused(info, month),
         )
@@ -433,9 +485,9 @@ class Meter:
         received = self.clock()
         event = skew_corrected(event, received)
         org = self.store.org_by_id(project.org_id)
-        return self.store.admit(
-            org, project, event, received, Month.of(received, zone(org.timezone))
-        )
+        month = Month.of(received, zone(org.timezone))
+        cap = self.plans.effective_cap(org, month)
+        return self.store.admit(org, project, event, received, month, cap)
 
     def series(
         self, org: str, metric: str, start: date, end: date, project: str | None = None
@@ -563,6 +615,18 @@ class Meter:
                     )
                 )
         return Verification(org, checks)
+
+    # ---- alerts and webhooks -----------------------------------------------------------------
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """Alert thresholds per org, checks against live usage, the alerts fired."""
+        return Alerts(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Webhooks per org and the delivery queue (faces ``configure`` its policy)."""
+        return Webhooks(self)
 
 
 def _month_of_index(index: int) -> Month:

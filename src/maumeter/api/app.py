@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
-from maumeter.api import admin, admission, errors, posthog, query, tracking
+from maumeter.api import admin, admission, errors, plans, posthog, query, tracking, webhooks
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import MaumeterError
 from maumeter.meter import Meter
@@ -55,6 +55,8 @@ def create_app(
     app.include_router(posthog.router)
     app.include_router(query.router)
     app.include_router(admin.router)
+    app.include_router(plans.router)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

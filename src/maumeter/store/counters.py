@@ -167,6 +167,25 @@ class OrgCounts:
         impressions = None if has_internal else self.impressions.get((project, month), 0)
         return MauFigures(mau, identified, mau - identified, impressions)
 
+    def accrual(self, first_day: int, last_day: int, roots: np.ndarray) -> list[int]:
+        """Cumulative MAU of the org's pool at the end of each local day first..last: persons
+        (``roots``: every id's current root) active on any day so far, internal persons
+        removed per project as in :meth:`persons`. The last value is the month's MAU when
+        the range is a whole month."""
+        projects = sorted({p for (p, _) in self.days})
+        seen = BitMap()
+        curve: list[int] = []
+        for day in range(first_day, last_day + 1):
+            for project in projects:
+                ids = self.days.get((project, day))
+                if not ids:
+                    continue
+                persons = bitmap(roots[np.frombuffer(ids.to_array(), dtype=np.uint32)])
+                internal = self.internal.get(project)
+                seen |= persons - internal if internal else persons
+            curve.append(len(seen))
+        return curve
+
     def state_bytes(self) -> int:
         """Serialized size of every bitmap: the memory the counting state needs, roughly."""
         tables = (self.months, self.days, self.internal)

@@ -98,6 +98,7 @@ class DuckDBStore:
         self._keys: dict[int, Key] = {}
         self._by_digest: dict[str, Key] = {}
         self._states: dict[int, OrgState] = {}
+        self._plans: dict[int, str] = {}  # org id -> its plan as JSON (orgs with one set)
         self._next_seq = 0
         self._load()
         self._writer = Writer(quiet(con.cursor()), self._lock, self._reload, self._flush)
@@ -150,6 +151,7 @@ class DuckDBStore:
             "SELECT id, kind, org_id, project_id, digest, hint, created_at, revoked_at FROM keys"
         ).fetchall():
             self._remember_key(Key(*row))
+        self._plans = dict(con.execute("SELECT org_id, plan FROM plans").fetchall())
         self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[0][
             0
         ]
@@ -398,10 +400,17 @@ class DuckDBStore:
         return done
 
     def admit(
-        self, org: OrgInfo, project: ProjectInfo, event: Event, received: datetime, month: Month
+        self,
+        org: OrgInfo,
+        project: ProjectInfo,
+        event: Event,
+        received: datetime,
+        month: Month,
+        cap: int | None = None,
     ) -> Decision:
         """Decide atomically whether a person may be served; admitted ones are counted and
-        their ``admit`` event committed before this returns."""
+        their ``admit`` event committed before this returns. ``cap``: the month's effective
+        cap (allotment plus rollover); the org's plain cap when not given."""
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[Decision, Any]:
             state = self._states[org.id]
@@ -414,7 +423,7 @@ class DuckDBStore:
                 received,
                 month_index(month),
                 current.policy,
-                current.cap,
+                current.cap if cap is None else cap,
             )
             return decision, None
 
@@ -435,6 +444,38 @@ class DuckDBStore:
                 posts.extend(steps)
             posts.append(pending.clear)
         return posts
+
+    def plan_json(self, org: OrgInfo) -> str | None:
+        """The org's plan as stored (JSON), or None when it never had one set."""
+        return self._plans.get(org.id)
+
+    def set_plan(
+        self, org: OrgInfo, plan_json: str, cap: int | None, policy: str, now: datetime
+    ) -> OrgInfo:
+        """Store a plan; the org's cap and policy (what admission reads) follow it."""
+
+        def job(con: duckdb.DuckDBPyConnection) -> tuple[OrgInfo, Any]:
+            con.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)", [org.id, plan_json, now])
+            con.execute("UPDATE orgs SET cap = ?, policy = ? WHERE id = ?", [cap, policy, org.id])
+            info = replace(self._org_ids[org.id], cap=cap, policy=policy)
+
+            def post() -> None:
+                self._plans[org.id] = plan_json
+                self._orgs[info.name] = info
+                self._org_ids[info.id] = info
+
+            return info, post
+
+        return self._writer.submit(job, (org.id,))
+
+    def closed_months(self, org: OrgInfo) -> dict[int, int]:
+        """Month index -> MAU frozen by the statement of each closed month."""
+        rows = (
+            self.cursor()
+            .execute("SELECT month, mau FROM statements WHERE org_id = ?", [org.id])
+            .fetchall()
+        )
+        return dict(rows)
 
     def refused(self, org: OrgInfo, month: Month) -> int:
         """Persons refused by the admission gate in a month."""

@@ -1,0 +1,108 @@
+"""Plans, caps and live usage under ``/api/v1``.
+
+An org's secret key reads its plan, its caps and its live usage; only the operator's admin
+token sets a plan (a customer must not raise its own cap). Answers have the shape the CLI's
+``--json`` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Security
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from maumeter.api import auth
+from maumeter.core.keys import Key
+from maumeter.core.months import Month
+from maumeter.meter import Meter
+from maumeter.store.duckdb import OrgInfo
+
+ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["billing"],
+    dependencies=[Security(auth.bearer_scheme)],
+    responses=ERRORS,
+)
+
+Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+Admin = Annotated[Key, Depends(auth.admin)]
+MonthParam = Annotated[
+    str | None,
+    Query(
+        description="YYYY-MM; default: the current month in the org's time zone",
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+    ),
+]
+
+
+class Term(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: str = Field(description="first month of the contract, YYYY-MM")
+    months: int = Field(ge=1, le=1200, description="length of the term in months")
+
+
+class Rollover(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    max_carried: int | None = Field(None, ge=0, description="most MAU carried into a month")
+
+
+class PlanBody(BaseModel):
+    """Fields left out take the tier's defaults (the default tier when neither ``tier`` nor
+    ``allotment`` is given)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tier: str | None = Field(None, description="a tier of GET /api/v1/tiers")
+    allotment: int | None = Field(None, ge=0, description="custom tier: the monthly MAU")
+    policy: Literal["hard", "soft", "none"] | None = None
+    timezone: str | None = Field(None, description="must be the org's own time zone")
+    term: Term | None = None
+    rollover: Rollover | None = None
+    monthly_price: str | None = Field(None, description="decimal, e.g. '199.00'")
+    overage_price: str | None = Field(None, description="decimal per MAU above the cap")
+
+
+def _meter(request: Request) -> Meter:
+    return request.app.state.meter  # type: ignore[no-any-return]
+
+
+@router.get("/tiers")
+async def tiers(request: Request) -> list[dict[str, Any]]:
+    """The tier table plans are chosen from."""
+    return _meter(request).tiers.to_list()
+
+
+@router.get("/orgs/{org}/plan")
+async def get_plan(request: Request, org: Org) -> dict[str, Any]:
+    """The org's plan (the default tier when none was set)."""
+    plan = await run_in_threadpool(_meter(request).plan, org.name)
+    return {"org": org.name, **plan.to_dict()}
+
+
+@router.put("/orgs/{org}/plan")
+async def set_plan(request: Request, org: str, body: PlanBody, _: Admin) -> dict[str, Any]:
+    """Set the org's plan (admin token). Admission enforces it from the next request."""
+    meter = _meter(request)
+    data = body.model_dump(exclude_none=True)
+    plan = await run_in_threadpool(meter.set_plan, meter.org(org).name, data)
+    return {"org": org, **plan.to_dict()}
+
+
+@router.get("/orgs/{org}/usage/live")
+async def live_usage(request: Request, org: Org) -> dict[str, Any]:
+    """The current month: MAU, effective cap, % used, refused admissions, the projected
+    month-end MAU with its 80 % interval and the projected day the cap is reached."""
+    usage = await run_in_threadpool(_meter(request).live_usage, org.name)
+    return usage.to_dict()
+
+
+@router.get("/orgs/{org}/caps")
+async def month_cap(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
+    """A month's link of the rollover chain: allotment, carried in and out, effective cap,
+    overage (provisional while the month is open)."""
+    target = Month.parse(month) if month is not None else None
+    link = await run_in_threadpool(_meter(request).month_cap, org.name, target)
+    return {"org": org.name, **link.to_dict()}
