@@ -67,7 +67,7 @@ def test_an_org_created_with_a_cap_keeps_it_as_its_allotment(meter: Meter) -> No
     plan = meter.plan("capped")
     assert (plan.tier, plan.allotment, str(plan.policy)) == ("pro", 10_000, "hard")
     meter.create_org("odd", cap=77, policy="soft")
-    assert (meter.plan("odd").tier, meter.plan("odd").allotment) == (None, 77)
+    assert (meter.plan("odd").tier, meter.plan("odd").allotment) == ("custom", 77)
 
 
 def test_setting_a_plan_is_checked_field_by_field(acme: Meter) -> None:

@@ -50,6 +50,11 @@ class Plans:
         fitting = [t for t in self.tiers.tiers if t.allotment == info.cap]
         if fitting:
             return Plan.build(self.tiers, fitting[0].name, policy=policy, timezone=info.timezone)
+        custom = [t for t in self.tiers.tiers if t.custom]
+        if custom:
+            return Plan.build(
+                self.tiers, custom[0].name, info.cap, policy=policy, timezone=info.timezone
+            )
         return Plan(None, info.cap, policy, info.timezone)
 
     def set(self, org: str, data: Any) -> Plan:
