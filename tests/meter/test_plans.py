@@ -130,12 +130,25 @@ def test_rollover_raises_the_hard_cap_at_the_admission_gate(acme: Meter, clock: 
 
 
 def test_soft_cap_overage_shows_in_live_usage(acme: Meter, clock: Clock) -> None:
-    acme.set_plan("acme", {"tier": "custom", "allotment": 3, "policy": "soft"})
+    acme.set_plan(
+        "acme",
+        {
+            "tier": "custom",
+            "allotment": 3,
+            "policy": "soft",
+            "monthly_price": "49.00",
+            "overage_price": "0.25",
+        },
+    )
     send(acme, clock, at(date(2024, 3, 5)), ["a", "b", "c", "d", "e"])
     live = acme.live_usage("acme")
     assert (live.mau, live.effective_cap, live.overage) == (5, 3, 2)
     assert live.percent_used == pytest.approx(166.67)
-    assert live.to_dict()["overage"] == 2
+    shown = live.to_dict()
+    assert shown["overage"] == 2
+    assert shown["charges_so_far"]["overage_amount"] == "0.50"
+    assert shown["charges_so_far"]["total"] == "49.50"
+    assert shown["recommended_tier"] == "starter"
 
 
 def naive_curve(days: dict[date, set[str]], month: Month, last: date) -> list[int]:

@@ -1,5 +1,8 @@
 """Live usage of the current month: MAU against the effective cap, and where it is heading.
 
+Besides the projection it says what the month costs so far at the plan's prices and which
+tier the projected month-end MAU fits (the recommendation for the next cycle).
+
 The projection compares this month's accrual so far with how MAU accrued by the same point of
 earlier months (:mod:`maumeter.core.accrual`). Accrual curves are derived from the live counts
 and cached: an earlier month's curve is computed once an hour at most, the current month's
@@ -16,7 +19,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from maumeter.core.accrual import Projection, breach_day, project
+from maumeter.core.caps import Charges, charges
 from maumeter.core.months import Month, epoch_day, local_date
+from maumeter.core.plans import recommend
 from maumeter.store.counters import roots_of
 from maumeter.store.duckdb import OrgInfo, month_index
 
@@ -44,6 +49,8 @@ class LiveUsage:
     refused: int
     projection: Projection | None
     breach_day: date | None
+    charges: Charges
+    recommended_tier: str
 
     @property
     def percent_used(self) -> float | None:
@@ -75,6 +82,8 @@ class LiveUsage:
             "projected_mau": None if projection is None else projection.expected,
             "breach_day": None if self.breach_day is None else self.breach_day.isoformat(),
             "days_left": self.month.last_day().day - projection.day if projection else None,
+            "charges_so_far": self.charges.to_dict(),
+            "recommended_tier": self.recommended_tier,
         }
 
 
@@ -99,6 +108,7 @@ class Usage:
         current = [*done, max(figures.mau, done[-1] if done else 0)]
         earlier = self._earlier_curves(info, month)
         projection = project(month, current, earlier)
+        plan = meter.plans.of(info)
         return LiveUsage(
             org,
             month,
@@ -113,6 +123,8 @@ class Usage:
             meter.store.refused(info, month),
             projection,
             breach_day(projection, link.effective_cap, current),
+            charges(plan, figures.mau, link.effective_cap),
+            recommend(meter.tiers, projection.expected).name,
         )
 
     def curve(self, info: OrgInfo, month: Month, last: date | None = None) -> list[int]:
