@@ -106,6 +106,14 @@ def org_reader(request: Request, org: str) -> OrgInfo:
     return meter.org(org)
 
 
+def reader(request: Request) -> Key:
+    """Any secret key or the admin token (what is not about one org, e.g. the tier table)."""
+    key = _known(request, presented(request))
+    if key.kind == "write":
+        raise Forbidden("a write key can only send events and admissions; use a secret key")
+    return key
+
+
 def admin(request: Request) -> Key:
     key = _known(request, presented(request))
     if key.kind != "admin":

@@ -29,6 +29,7 @@ router = APIRouter(
 
 Org = Annotated[OrgInfo, Depends(auth.org_reader)]
 Admin = Annotated[Key, Depends(auth.admin)]
+Reader = Annotated[Key, Depends(auth.reader)]
 MonthParam = Annotated[
     str | None,
     Query(
@@ -70,7 +71,7 @@ def _meter(request: Request) -> Meter:
 
 
 @router.get("/tiers")
-async def tiers(request: Request) -> list[dict[str, Any]]:
+async def tiers(request: Request, _: Reader) -> list[dict[str, Any]]:
     """The tier table plans are chosen from."""
     return _meter(request).tiers.to_list()
 
