@@ -22,7 +22,9 @@ import pyarrow as pa
 from pyroaring import BitMap
 
 from maumeter.billing.alerts import Alerts
+from maumeter.billing.audit import Audit
 from maumeter.billing.plans import Plans
+from maumeter.billing.privacy import ErasureReport, Privacy, RuleChange
 from maumeter.billing.usage import LiveUsage
 from maumeter.billing.usage import Usage as UsageTracker
 from maumeter.billing.webhooks import Webhooks
@@ -58,6 +60,7 @@ from maumeter.store.base import Store
 from maumeter.store.batch import batch_from_events
 from maumeter.store.counters import roots_of
 from maumeter.store.duckdb import DuckDBStore, OrgInfo, ProjectInfo, month_index
+from maumeter.store.privacy import Secrets
 
 __all__ = [
     "PERSON_FIELDS",
@@ -107,11 +110,13 @@ class Meter:
         path: str | Path | None = None,
         clock: Clock = system_clock,
         tiers: TierTable = DEFAULT_TIERS,
+        secrets: Secrets | None = None,
     ) -> Meter:
         """Open (or create) a store; ``path`` defaults to ``$MAUMETER_DB`` or ./maumeter.duckdb.
-        ``tiers``: the tier table plans are chosen from (default: Jimo's)."""
+        ``tiers``: the tier table plans are chosen from (default: Jimo's). ``secrets``: the
+        pseudonymisation and erasure secrets (``maumeter.store.privacy``)."""
         target = path or os.environ.get("MAUMETER_DB") or DEFAULT_DB
-        return cls(DuckDBStore.open(target), clock, tiers)
+        return cls(DuckDBStore.open(target, secrets=secrets), clock, tiers)
 
     # ---- plans and live usage ----------------------------------------------------------------
 
@@ -165,6 +170,7 @@ class Meter:
         cap: int | None = None,
         policy: str = "none",
         secret_key: str | None = None,
+        actor: str = "library",
     ) -> OrgInfo:
         """Create an org and its first secret key (returned once, on the value returned).
 
@@ -188,6 +194,7 @@ class Meter:
         info = self.store.create_org(
             name, timezone, cap, policy, self.clock(), (keys.digest(token), keys.hint(token))
         )
+        self.audit.record(name, actor, "org.create", {"timezone": timezone, "policy": policy})
         return replace(info, secret_key=token)
 
     def create_project(
@@ -196,6 +203,7 @@ class Meter:
         name: str,
         activity: ActivityRule | str = "any-activity",
         write_key: str | None = None,
+        actor: str = "library",
     ) -> ProjectInfo:
         """Create a project and its first write key (returned once, on the value returned).
 
@@ -208,6 +216,7 @@ class Meter:
         info = self.store.create_project(
             org, name, rule, (keys.digest(token), keys.hint(token)), self.clock()
         )
+        self.audit.record(org, actor, "project.create", {"project": name, "preset": rule.preset})
         return replace(info, write_key=token)
 
     def orgs(self) -> list[OrgInfo]:
@@ -273,32 +282,36 @@ class Meter:
             return found
         return None
 
-    def create_write_key(self, org: str, project: str) -> tuple[Key, str]:
+    def create_write_key(self, org: str, project: str, actor: str = "library") -> tuple[Key, str]:
         """A second write key for a project (a rotation); the plain key is returned once."""
         target = self.store.project(org, project)
         token = new_token("write")
         key = self.store.create_key(
             "write", target.org_id, target.id, (keys.digest(token), keys.hint(token)), self.clock()
         )
+        self.audit.record(org, actor, "key.create", {"kind": "write", "key_id": key.id})
         return key, token
 
-    def create_secret_key(self, org: str) -> tuple[Key, str]:
+    def create_secret_key(self, org: str, actor: str = "library") -> tuple[Key, str]:
         info = self.store.org(org)
         token = new_token("secret")
         key = self.store.create_key(
             "secret", info.id, None, (keys.digest(token), keys.hint(token)), self.clock()
         )
+        self.audit.record(org, actor, "key.create", {"kind": "secret", "key_id": key.id})
         return key, token
 
     def org_keys(self, org: str) -> list[Key]:
         return self.store.keys(self.store.org(org).id)
 
-    def revoke_key(self, org: str, key_id: int) -> Key:
+    def revoke_key(self, org: str, key_id: int, actor: str = "library") -> Key:
         """Revoke one of the org's keys; effective for the next request."""
         info = self.store.org(org)
         if not any(k.id == key_id for k in self.store.keys(info.id)):
             raise NotFound(f"no key {key_id} in org {org!r}")
-        return self.store.revoke_key(key_id, self.clock())
+        key = self.store.revoke_key(key_id, self.clock())
+        self.audit.record(org, actor, "key.revoke", {"kind": key.kind, "key_id": key_id})
+        return key
 
     def ensure_admin_token(self, token: str | None = None) -> str | None:
         """Make ``token`` (``$MAUMETER_ADMIN_TOKEN``) an admin token; with none given and none
@@ -627,6 +640,30 @@ class Meter:
     def webhooks(self) -> Webhooks:
         """Webhooks per org and the delivery queue (faces ``configure`` its policy)."""
         return Webhooks(self)
+
+    # ---- exclusions and privacy: the audit log, retroactive rules, erasure --------------------
+
+    @cached_property
+    def audit(self) -> Audit:
+        """The hash-chained audit log of admin actions, closes, restatements and erasures."""
+        return Audit(self)
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        return Privacy(self)
+
+    def set_rule(
+        self, org: str, project: str, rule: ActivityRule | str, actor: str = "library"
+    ) -> RuleChange:
+        """A project's new activity rule, applied retroactively: open months recount at once,
+        closed months get restatements (their statements never change)."""
+        return self.privacy.set_rule(
+            org, project, preset(rule) if isinstance(rule, str) else rule, actor
+        )
+
+    def erase(self, org: str, person_id: str, actor: str = "library") -> ErasureReport:
+        """Erase a person (GDPR Art. 17): data gone, closed statements keep their counts."""
+        return self.privacy.erase(org, person_id, actor)
 
 
 def _month_of_index(index: int) -> Month:

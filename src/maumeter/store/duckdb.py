@@ -35,6 +35,7 @@ from maumeter.store.counters import MauFigures, OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex
 from maumeter.store.ingest import BatchOutcome, OrgState, flush_appends
 from maumeter.store.pending import Append
+from maumeter.store.privacy import Pseudonyms, Secrets, check_pseudonyms, copy_fresh, swap_in
 from maumeter.store.schema import migrate
 from maumeter.store.writer import Job, Writer
 
@@ -87,6 +88,11 @@ def _lock_message(path: Path, error: duckdb.Error) -> str:
 class DuckDBStore:
     """The default store. Open it with :meth:`open`; close it to release the file."""
 
+    secrets = Secrets()  # privacy settings (store.privacy); open() sets them
+    pseudonyms = Pseudonyms(None)
+    _memory_limit = MEMORY_LIMIT
+    _generation = 0  # bumped when compaction swaps the file: readers reconnect
+
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self._db = con
@@ -104,7 +110,9 @@ class DuckDBStore:
         self._writer = Writer(quiet(con.cursor()), self._lock, self._reload, self._flush)
 
     @classmethod
-    def open(cls, path: str | Path, memory_limit: str = MEMORY_LIMIT) -> DuckDBStore:
+    def open(
+        cls, path: str | Path, memory_limit: str = MEMORY_LIMIT, secrets: Secrets | None = None
+    ) -> DuckDBStore:
         """Open or create the store; DuckDB's own buffers are capped at ``memory_limit`` (it
         spills to disk past it) so the process stays predictable next to the counting state."""
         target = Path(path)
@@ -123,10 +131,18 @@ class DuckDBStore:
         quiet(con)
         try:
             migrate(con)
+            check_pseudonyms(con, (secrets or Secrets()).pseudonymize, target)
         except duckdb.Error as exc:
             con.close()
             raise StoreUnavailable(f"{target} is not a maumeter store: {exc}") from None
-        return cls(target, con)
+        except StoreUnavailable:
+            con.close()
+            raise
+        store = cls(target, con)
+        store.secrets = secrets or Secrets()
+        store.pseudonyms = Pseudonyms(store.secrets.pseudonymize)
+        store._memory_limit = memory_limit
+        return store
 
     def close(self) -> None:
         self._writer.close()
@@ -236,6 +252,7 @@ class DuckDBStore:
     ) -> ProjectInfo:
         """Create a project with its first write key, ``write`` = (digest, hint)."""
         info_org = self.org(org)
+        rule = self.pseudonyms.rule(info_org.id, rule)
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[ProjectInfo, Any]:
             if any(p.org_id == info_org.id and p.name == name for p in self._projects.values()):
@@ -379,7 +396,7 @@ class DuckDBStore:
         """Queue a batch; the future resolves once it is durably committed (a bulk import
         prepares its next chunk meanwhile)."""
 
-        slot = Append(batch)
+        slot = Append(self.pseudonyms.batch(project.org_id, batch))
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[Append, Any]:
             state = self._states[project.org_id]  # looked up now: a failed group reloads it
@@ -411,6 +428,8 @@ class DuckDBStore:
         """Decide atomically whether a person may be served; admitted ones are counted and
         their ``admit`` event committed before this returns. ``cap``: the month's effective
         cap (allotment plus rollover); the org's plain cap when not given."""
+
+        event = self.pseudonyms.event(org.id, event)
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[Decision, Any]:
             state = self._states[org.id]
@@ -487,8 +506,9 @@ class DuckDBStore:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A reading connection for this thread (DuckDB connections are not thread-safe)."""
         con = getattr(self._local, "con", None)
-        if con is None:
+        if con is None or getattr(self._local, "generation", 0) != self._generation:
             con = self._local.con = quiet(self._db.cursor())
+            self._local.generation = self._generation
         return con
 
     def counts(self, org: OrgInfo) -> OrgCounts:
@@ -580,6 +600,54 @@ class DuckDBStore:
                     yield names[project_id], billing_time, parse_event(record, types=STORED_TYPES)
         finally:
             con.close()
+
+    # ---- rewriting history: rules, erasure, compaction (billing.privacy) --------------------
+
+    def rewrite(self, org_id: int, job: Job, project: ProjectInfo | None = None) -> Any:
+        """Run a job that rewrites an org's stored history; once it commits, ``project``
+        (with its new rule) replaces the old info and the org's live state is rebuilt from
+        the tables (a full replay of the org: seconds per ten million events)."""
+
+        def wrapped(con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+            value, post = job(con)
+            if project is not None:  # later batches of this group evaluate the new rule
+                state = self._states[org_id]
+                state.rules[project.id] = project.activity
+                state.verdict_sql.pop(project.id, None)
+
+            def after() -> None:
+                if post is not None:
+                    post()
+                if project is not None:
+                    self._projects[project.id] = project
+                con = quiet(self._db.cursor())
+                try:
+                    self._states[org_id] = self._build_state(con, self._org_ids[org_id])
+                finally:
+                    con.close()
+
+            return value, after
+
+        return self._writer.submit(wrapped, (org_id,))
+
+    def compact(self) -> int:
+        """Rewrite the store into a fresh file and swap it in (the bytes of deleted rows are
+        gone from the file afterwards); returns the new size in bytes. Writes wait meanwhile;
+        a read running at that moment fails once. Costs a full copy of the store."""
+
+        def swap() -> int:
+            fresh = copy_fresh(self._db, self.path)
+            with self._lock:
+                self._db.close()
+                swap_in(fresh, self.path)
+                self._db = quiet(
+                    duckdb.connect(str(self.path), config={"memory_limit": self._memory_limit})
+                )
+                self._generation += 1
+            self._writer.use(quiet(self._db.cursor()))
+            return self.path.stat().st_size
+
+        return self._writer.exclusive(swap)
 
 
 def _day_range(month: Month) -> tuple[int, int]:

@@ -212,6 +212,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             hash VARCHAR NOT NULL,
             PRIMARY KEY (org_id, seq)
         );
+        CREATE TABLE privacy_settings (
+            name VARCHAR PRIMARY KEY,
+            value VARCHAR NOT NULL
+        );
         """,
     ),
 ]

@@ -35,6 +35,7 @@ class _Item:
     job: Job
     orgs: tuple[int, ...]
     future: Future[Any]
+    exclusive: bool = False
 
 
 class Writer:
@@ -68,16 +69,33 @@ class Writer:
         self._queue.put(_Item(job, orgs, future))
         return future
 
+    def exclusive(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on the writer thread between transactions, nothing else writing
+        meanwhile (compaction swaps the store file and then the connection, :meth:`use`)."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the store is closed")
+        future: Future[Any] = Future()
+        self._queue.put(_Item(lambda _: (fn(), None), (), future, exclusive=True))
+        return future.result()
+
+    def use(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write through ``con`` from now on (called from an exclusive job)."""
+        self._con = con
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
 
     def _run(self) -> None:
+        held: _Item | None = None
         while True:
-            item = self._queue.get()
+            item, held = (held, None) if held is not None else (self._queue.get(), None)
             if item is None:
                 return
+            if item.exclusive:
+                self._run_exclusive(item)
+                continue
             group = [item]
             stop = False
             while len(group) < MAX_GROUP:
@@ -87,6 +105,9 @@ class Writer:
                     break
                 if more is None:
                     stop = True
+                    break
+                if more.exclusive:
+                    held = more  # after this group, alone
                     break
                 group.append(more)
             try:
@@ -99,6 +120,15 @@ class Writer:
                         pending.future.set_exception(exc)
             if stop:
                 return
+
+    @staticmethod
+    def _run_exclusive(item: _Item) -> None:
+        try:
+            value, _ = item.job(None)  # type: ignore[arg-type]
+        except BaseException as exc:
+            item.future.set_exception(exc)
+        else:
+            item.future.set_result(value)
 
     def _commit(self, group: list[_Item]) -> bool:
         """Run a group in one transaction; on failure roll back, reload, and report False."""
