@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
 from maumeter.api import admin, admission, errors, plans, posthog, query, tracking, webhooks
+from maumeter.api import privacy as privacy_api
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import MaumeterError
 from maumeter.meter import Meter
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(plans.router)
     app.include_router(webhooks.router)
+    app.include_router(privacy_api.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
