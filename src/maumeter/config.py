@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from maumeter.billing.webhooks import DeliveryPolicy
+from maumeter.core.destinations import Allowlist
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,43 @@ SETTINGS: dict[str, Setting] = {
             "Burst size of each key's rate limit (env MAUMETER_RATE_BURST).",
             float,
         ),
+        Setting(
+            "webhook_allow",
+            "MAUMETER_WEBHOOK_ALLOW",
+            "",
+            "Networks (CIDR) and host names webhooks may reach although not public, "
+            "comma-separated, e.g. '10.0.0.0/8,hooks.internal' (env MAUMETER_WEBHOOK_ALLOW).",
+        ),
+        Setting(
+            "webhook_timeout",
+            "MAUMETER_WEBHOOK_TIMEOUT",
+            5.0,
+            "Seconds a webhook delivery may take (env MAUMETER_WEBHOOK_TIMEOUT).",
+            float,
+        ),
+        Setting(
+            "webhook_retry_base",
+            "MAUMETER_WEBHOOK_RETRY_BASE",
+            10.0,
+            "Seconds before a failed delivery's first retry; doubles each time "
+            "(env MAUMETER_WEBHOOK_RETRY_BASE).",
+            float,
+        ),
+        Setting(
+            "webhook_retry_max",
+            "MAUMETER_WEBHOOK_RETRY_MAX",
+            3600.0,
+            "Most seconds between two retries (env MAUMETER_WEBHOOK_RETRY_MAX).",
+            float,
+        ),
+        Setting(
+            "webhook_retry_window",
+            "MAUMETER_WEBHOOK_RETRY_WINDOW",
+            90000.0,
+            "Seconds after the first attempt a delivery is retried before it fails "
+            "(env MAUMETER_WEBHOOK_RETRY_WINDOW; default 25 h).",
+            float,
+        ),
     )
 }
 
@@ -56,3 +97,15 @@ def setting(name: str) -> Any:
     if raw is None or raw == "":
         return spec.default
     return spec.kind(raw)
+
+
+def webhook_policy() -> DeliveryPolicy:
+    """How webhooks are reached, from the ``webhook_*`` settings."""
+    entries = [e.strip() for e in setting("webhook_allow").split(",") if e.strip()]
+    return DeliveryPolicy(
+        allow=Allowlist.parse(entries, "MAUMETER_WEBHOOK_ALLOW"),
+        timeout=setting("webhook_timeout"),
+        base=timedelta(seconds=setting("webhook_retry_base")),
+        cap=timedelta(seconds=setting("webhook_retry_max")),
+        window=timedelta(seconds=setting("webhook_retry_window")),
+    )

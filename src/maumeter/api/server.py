@@ -11,6 +11,7 @@ from rich.console import Console
 from maumeter import sidecar
 from maumeter.api.app import create_app
 from maumeter.billing.loop import Loop, Task
+from maumeter.billing.webhooks import DeliveryPolicy
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
@@ -23,7 +24,10 @@ def _terminated(signum: int, _: object) -> None:
 def billing_tasks(meter: Meter) -> list[Task]:
     """The periodic billing work of a running server: alerts, webhook deliveries, closing
     ended months, restatements. Each is idempotent with its state in the store."""
-    return []
+    return [
+        Task("alerts", 1.0, meter.alerts.tick),
+        Task("webhooks", 0.5, meter.webhooks.tick),
+    ]
 
 
 def _settle_garbage_collector() -> None:
@@ -43,12 +47,15 @@ def run(
     admin_token: str = "",
     rate: float = 2000.0,
     burst: float = 10000.0,
+    webhooks: DeliveryPolicy | None = None,
 ) -> None:
     """Serve until interrupted; the store is checkpointed and closed on the way out."""
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     meter = Meter.open(db)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     local = LocalAdmin.create()
+    if webhooks is not None:
+        meter.webhooks.configure(webhooks)
     try:
         created = meter.ensure_admin_token(admin_token or None)
         if created:

@@ -185,10 +185,13 @@ def next_attempt(
     *,
     jitter: str | None = None,
     window: timedelta = RETRY_WINDOW,
+    base: timedelta = BASE_DELAY,
+    cap: timedelta = MAX_DELAY,
 ) -> datetime | None:
     """When to try again after attempt number ``attempt`` failed at ``failed_at``; None when
-    that would fall more than ``window`` after the ``first`` attempt: give up."""
-    when = failed_at + backoff(attempt, jitter=jitter)
+    that would fall more than ``window`` after the ``first`` attempt: give up. ``base`` and
+    ``cap`` are ``backoff``'s (operators and tests shorten them)."""
+    when = failed_at + backoff(attempt, base=base, cap=cap, jitter=jitter)
     return when if when - first <= window else None
 
 

@@ -135,6 +135,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             fired_at TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (org_id, month, key)
         );
+        CREATE TABLE alert_settings (
+            org_id INTEGER PRIMARY KEY,
+            thresholds INTEGER[] NOT NULL,
+            projected BOOLEAN NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
         CREATE TABLE webhooks (
             id INTEGER PRIMARY KEY,
             org_id INTEGER NOT NULL,
