@@ -11,13 +11,14 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
 from maumeter.api.errors import STATUS
 from maumeter.billing.webhooks import Webhooks
-from maumeter.config import webhook_policy
+from maumeter.config import setting, webhook_policy
 from maumeter.core.activity import ActivityRule
 from maumeter.core.errors import (
     InvalidInput,
@@ -64,6 +65,11 @@ class Backend(Protocol):
     def set_alerts(
         self, org: str, thresholds: list[int] | None, projected: bool | None
     ) -> dict[str, Any]: ...
+    # statements
+    def close_month(self, org: str, month: Month) -> dict[str, Any]: ...
+    def statement(self, org: str, month: Month) -> dict[str, Any]: ...
+    def statement_persons(self, org: str, month: Month, path: Path) -> int: ...
+    def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]: ...
 
 
 class Local:
@@ -145,6 +151,21 @@ class Local:
     ) -> dict[str, Any]:
         self.meter.alerts.configure(org, thresholds, projected)
         return self.meter.alerts.describe(org)
+
+    # statements
+    def close_month(self, org: str, month: Month) -> dict[str, Any]:
+        statements = self.meter.statements
+        statements.configure(setting("experiment_key"), setting("flag_key"))
+        return statements.close(org, month).to_dict()
+
+    def statement(self, org: str, month: Month) -> dict[str, Any]:
+        return self.meter.statements.get(org, month).to_dict()
+
+    def statement_persons(self, org: str, month: Month, path: Path) -> int:
+        return self.meter.statements.export(org, month, path)
+
+    def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
+        return self.meter.statements.explain(org, person, month).to_dict()
 
 
 class Remote:
@@ -247,6 +268,28 @@ class Remote:
     ) -> dict[str, Any]:
         body = {"thresholds": thresholds, "projected": projected}
         return self._call("PUT", f"/api/v1/orgs/{org}/alerts", json=body).json()  # type: ignore[no-any-return]
+
+    # statements
+    def close_month(self, org: str, month: Month) -> dict[str, Any]:
+        path = f"/api/v1/orgs/{org}/statements/{month}/close"
+        return self._call("POST", path).json()  # type: ignore[no-any-return]
+
+    def statement(self, org: str, month: Month) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/orgs/{org}/statements/{month}").json()  # type: ignore[no-any-return]
+
+    def statement_persons(self, org: str, month: Month, path: Path) -> int:
+        fmt = path.suffix.lstrip(".").lower()
+        if fmt not in ("csv", "parquet"):
+            raise InvalidInput.field("format", f"expected a .csv or .parquet file, got {path}")
+        answer = self._call(
+            "GET", f"/api/v1/orgs/{org}/statements/{month}/persons", params={"format": fmt}
+        )
+        path.write_bytes(answer.content)
+        return int(self.statement(org, month)["mau"])
+
+    def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
+        params = _params(person=person, month=month)
+        return self._call("GET", f"/api/v1/orgs/{org}/explain", params=params).json()  # type: ignore[no-any-return]
 
 
 def _params(**values: Any) -> dict[str, str]:

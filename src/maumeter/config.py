@@ -86,6 +86,27 @@ SETTINGS: dict[str, Setting] = {
             "(env MAUMETER_WEBHOOK_RETRY_WINDOW; default 25 h).",
             float,
         ),
+        Setting(
+            "close_grace_days",
+            "MAUMETER_CLOSE_GRACE_DAYS",
+            3,
+            "Days after a month's end before the server closes it into a statement "
+            "(env MAUMETER_CLOSE_GRACE_DAYS).",
+            int,
+        ),
+        Setting(
+            "experiment_key",
+            "MAUMETER_EXPERIMENT_KEY",
+            "experiment_id",
+            "Event property whose values statements count MAU per experiment by "
+            "(env MAUMETER_EXPERIMENT_KEY).",
+        ),
+        Setting(
+            "flag_key",
+            "MAUMETER_FLAG_KEY",
+            "flag_key",
+            "Event property whose values statements count MAU per flag by (env MAUMETER_FLAG_KEY).",
+        ),
     )
 }
 

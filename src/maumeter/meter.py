@@ -25,6 +25,7 @@ from maumeter.billing.alerts import Alerts
 from maumeter.billing.audit import Audit
 from maumeter.billing.plans import Plans
 from maumeter.billing.privacy import ErasureReport, Privacy, RuleChange
+from maumeter.billing.statements import Statements
 from maumeter.billing.usage import LiveUsage
 from maumeter.billing.usage import Usage as UsageTracker
 from maumeter.billing.webhooks import Webhooks
@@ -388,6 +389,7 @@ class Meter:
             offset += len(chunk)
             if progress is not None:
                 progress(len(chunk))
+        self.statements.after_import(org)  # late events into a closed month: restatements
         return result
 
     def import_file(
@@ -428,6 +430,7 @@ class Meter:
                 done += pending[2]
             if pending is not None:
                 settle()
+            self.statements.after_import(org)  # late events into a closed month: restatements
             return result
         except bulk.Unsupported:
             if pending is not None:
@@ -640,6 +643,15 @@ class Meter:
     def webhooks(self) -> Webhooks:
         """Webhooks per org and the delivery queue (faces ``configure`` its policy)."""
         return Webhooks(self)
+
+    # ---- statements: closed months, restatements, explanations -------------------------------
+
+    @cached_property
+    def statements(self) -> Statements:
+        """Closing months into frozen statements, restatements, explain, anonymous inflation."""
+        statements = Statements(self)
+        statements.tombstone = self.privacy.tombstone  # a replayed erased person stays erased
+        return statements
 
     # ---- exclusions and privacy: the audit log, retroactive rules, erasure --------------------
 

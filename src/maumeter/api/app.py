@@ -6,7 +6,17 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
-from maumeter.api import admin, admission, errors, plans, posthog, query, tracking, webhooks
+from maumeter.api import (
+    admin,
+    admission,
+    errors,
+    plans,
+    posthog,
+    query,
+    statements,
+    tracking,
+    webhooks,
+)
 from maumeter.api import privacy as privacy_api
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import MaumeterError
@@ -58,6 +68,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(plans.router)
     app.include_router(webhooks.router)
+    app.include_router(statements.router)
     app.include_router(privacy_api.router)
 
     @app.get("/healthz", tags=["ops"])

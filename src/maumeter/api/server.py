@@ -12,6 +12,7 @@ from maumeter import sidecar
 from maumeter.api.app import create_app
 from maumeter.billing.loop import Loop, Task
 from maumeter.billing.webhooks import DeliveryPolicy
+from maumeter.config import setting
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
@@ -24,9 +25,13 @@ def _terminated(signum: int, _: object) -> None:
 def billing_tasks(meter: Meter) -> list[Task]:
     """The periodic billing work of a running server: alerts, webhook deliveries, closing
     ended months, restatements. Each is idempotent with its state in the store."""
+    meter.statements.configure(setting("experiment_key"), setting("flag_key"))
+    grace = setting("close_grace_days")
     return [
         Task("alerts", 1.0, meter.alerts.tick),
         Task("webhooks", 0.5, meter.webhooks.tick),
+        Task("close", 60.0, lambda now: meter.statements.auto_close(now, grace)),
+        Task("restatements", 300.0, meter.statements.check),
     ]
 
 

@@ -183,10 +183,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             org_id INTEGER NOT NULL,
             month INTEGER NOT NULL,
             person_key VARCHAR NOT NULL,
+            identified BOOLEAN,
             ids VARCHAR[] NOT NULL,
             first_time TIMESTAMPTZ,
             project VARCHAR,
+            event_type VARCHAR,
             event VARCHAR,
+            message_id VARCHAR,
             experiment VARCHAR,
             flag VARCHAR
         );

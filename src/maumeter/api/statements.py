@@ -1,0 +1,119 @@
+"""The statements API under ``/api/v1/orgs/{org}``: close a month, read frozen statements and
+their counted-person lists, explain a person, anonymous inflation.
+
+An org's secret key reads and closes its own org; the admin token any. Answers have the shape
+the CLI's ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from maumeter.api import auth
+from maumeter.api.query import ERRORS, MonthParam
+from maumeter.core.months import Month
+from maumeter.meter import Meter
+from maumeter.store.duckdb import OrgInfo
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["statements"],
+    dependencies=[Security(auth.bearer_scheme)],
+    responses=ERRORS,
+)
+
+Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def _meter(request: Request) -> Meter:
+    return request.app.state.meter  # type: ignore[no-any-return]
+
+
+def _month(value: str | None) -> Month | None:
+    return Month.parse(value) if value is not None else None
+
+
+@router.post("/orgs/{org}/statements/{month}/close")
+async def close(request: Request, org: Org, month: str) -> dict[str, Any]:
+    """Close an ended month: freeze its statement and counted-person list (closing a closed
+    month returns its statement as frozen)."""
+    meter = _meter(request)
+    found = await run_in_threadpool(meter.statements.close, org.name, Month.parse(month))
+    return found.to_dict()
+
+
+@router.get("/orgs/{org}/statements")
+async def statements(request: Request, org: Org) -> list[dict[str, Any]]:
+    """Every closed month's statement, oldest first, each with its restatements."""
+    found = await run_in_threadpool(_meter(request).statements.statements, org.name)
+    return [s.to_dict() for s in found]
+
+
+@router.get("/orgs/{org}/statements/{month}")
+async def statement(request: Request, org: Org, month: str) -> dict[str, Any]:
+    """A closed month's frozen statement and the restatements made since."""
+    found = await run_in_threadpool(_meter(request).statements.get, org.name, Month.parse(month))
+    return found.to_dict()
+
+
+@router.get(
+    "/orgs/{org}/statements/{month}/persons",
+    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+)
+async def persons(
+    request: Request,
+    org: Org,
+    month: str,
+    format: Annotated[Literal["csv", "parquet"], Query()] = "csv",
+) -> FileResponse:
+    """The frozen counted-person list (exactly MAU rows, sorted by person key; the statement's
+    checksum is the SHA-256 of the keys, one per line)."""
+    handle, name = tempfile.mkstemp(suffix="." + format, prefix="maumeter-statement-")
+    os.close(handle)
+    path = Path(name)
+    try:
+        await run_in_threadpool(
+            _meter(request).statements.export, org.name, Month.parse(month), path, format
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=f"{org.name}-{month}-persons.{format}",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/orgs/{org}/explain")
+async def explain(
+    request: Request,
+    org: Org,
+    person: Annotated[str, Query(min_length=1, max_length=255, description="any id of the person")],
+    month: MonthParam = None,
+) -> dict[str, Any]:
+    """Why a person was or was not counted in a month: the first qualifying event and the rule
+    that matched it, or the reason they were not (internal, bot, refused, no activity...)."""
+    found = await run_in_threadpool(
+        _meter(request).statements.explain, org.name, person, _month(month)
+    )
+    return found.to_dict()
+
+
+@router.get("/orgs/{org}/inflation")
+async def inflation(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
+    """Anonymous inflation of a month: anonymous share, persons identified later, and the MAU
+    had every anonymous person been identified on first sight."""
+    found = await run_in_threadpool(_meter(request).statements.inflation, org.name, _month(month))
+    return found.to_dict()
