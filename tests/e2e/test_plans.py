@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import httpx
-from tests.e2e.conftest import ADMIN, Server, cli
+
+from .conftest import ADMIN, Server, cli
 
 
 def test_only_the_operator_sets_a_plan_and_admission_follows(server: Server) -> None:
