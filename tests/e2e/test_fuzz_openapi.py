@@ -16,7 +16,7 @@ Checks that cannot hold by design are configured per operation, never switched o
   200. ``status_code_conformance`` and ``positive_data_acceptance`` cannot hold there (an empty
   body is "schema-valid" and is a 400), so for those operations the test asserts instead that the
   status is one of errors.STATUS's. Hostile bodies for them are test_fuzz_hostile.py's business.
-* ``allow_header_conformance`` on the three paths served by both a GET and a POST route: Starlette
+* ``allow_header_conformance`` on the paths served by a GET and a POST (or PUT) route: Starlette
   answers 405 from the first route matching the path, so ``Allow`` names only that route's method.
 * ``positive_data_acceptance`` also allows 400 for ``POST /api/v1/orgs`` and ``POST
   …/projects`` (a name is 1-63 of ``[A-Za-z0-9._-]``, a time zone an IANA zone and an activity a
@@ -99,6 +99,8 @@ CONFIG: dict[str, Any] = {
                 "/api/v1/orgs",
                 "/api/v1/orgs/{org}/projects",
                 "/api/v1/orgs/{org}/keys",
+                "/api/v1/orgs/{org}/webhooks",
+                "/api/v1/orgs/{org}/alerts",
             ],
             "checks": {"allow_header_conformance": {"enabled": False}},
         },
@@ -107,6 +109,7 @@ CONFIG: dict[str, Any] = {
                 "POST /api/v1/orgs",
                 "POST /api/v1/orgs/{org}/projects",
                 "GET /api/v1/orgs/{org}/series",
+                "POST /api/v1/orgs/{org}/webhooks",
             ],
             "checks": {
                 "positive_data_acceptance": {

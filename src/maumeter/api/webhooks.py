@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
+from maumeter.api.query import MonthParam
 from maumeter.core.months import Month
 from maumeter.meter import Meter
 from maumeter.store.duckdb import OrgInfo
@@ -41,8 +42,10 @@ class NewWebhook(BaseModel):
 
 class AlertSettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    thresholds: list[int] | None = Field(
-        None, description="whole percents of the effective cap, 1-1000, e.g. [80, 90, 100]"
+    thresholds: list[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        None,
+        description="whole percents of the effective cap, 1-1000, e.g. [80, 90, 100]",
+        max_length=100,
     )
     projected: bool | None = Field(
         None, description='the "projected to exceed this month" alert on or off'
@@ -94,10 +97,7 @@ async def remove_webhook(request: Request, org: Org, webhook_id: int) -> dict[st
 async def alerts(
     request: Request,
     org: Org,
-    month: Annotated[
-        str | None,
-        Query(description="YYYY-MM; default: the current month", pattern=r"^\d{4}-\d{2}$"),
-    ] = None,
+    month: MonthParam = None,
 ) -> dict[str, Any]:
     """The org's alert thresholds and the alerts fired in the month (each once)."""
     when = Month.parse(month) if month else None
