@@ -432,3 +432,29 @@ def test_cli_close_statement_explain(shop: Meter, tmp_path: Path) -> None:
     assert why.exit_code == 0 and json.loads(why.output)["person"] == "bob"
     open_month = runner.invoke(main, ["--db", db, "close", "shop", "--month", "2099-01"])
     assert open_month.exit_code == 2 and "month" in open_month.output
+
+
+def test_erasure_after_close_keeps_the_count_and_a_replay_stays_erased(shop: Meter) -> None:
+    frozen = shop.statements.close("shop", MARCH)
+    shop.erase("shop", "a-2")  # bob, by one of his ids
+    after = shop.statements.get("shop", MARCH)
+    keys = keys_of(shop, "shop", MARCH)
+    assert after.mau == frozen.mau == len(keys) and "bob" not in keys
+    assert core.checksum(keys) == after.checksum
+    assert sum(core.is_tombstone(k) for k in keys) == 1
+    assert shop.statements.restate("shop", core.Cause.ERASURE.value) == []
+    replay = [history(datetime(2024, 3, 3, tzinfo=UTC), track({"userId": "bob"}))]
+    shop.import_records([replay], "shop", "web")
+    assert shop.statements.get("shop", MARCH).restatements == ()
+
+
+def test_explain_takes_the_raw_id_when_ids_are_pseudonymised(tmp_path: Path, clock: Any) -> None:
+    from maumeter.store.privacy import Secrets
+
+    secrets = Secrets(pseudonymize="pseudonym-secret-for-tests", erasure="erasure-secret")
+    with Meter.open(tmp_path / "p.duckdb", clock=clock, secrets=secrets) as meter:
+        meter.create_org("o")
+        meter.create_project("o", "web")
+        meter.ingest([track({"userId": "ada", "anonymousId": "laptop"})], "o", "web")
+        found = meter.statements.explain("o", "laptop", MARCH)
+        assert found.counted and found.person == meter.privacy.pseudonym("o", "ada")

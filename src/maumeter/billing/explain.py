@@ -143,13 +143,15 @@ def explain(meter: Meter, org: str, person_id: str, month: Month) -> Explanation
     info = store.org(org)
     counts = store.counts(info)
     index = month_index(month)
+    privacy = getattr(meter, "privacy", None)  # ids may be stored as keyed HMACs
+    stored = person_id if privacy is None else privacy.pseudonym(org, person_id)
     with store.lock():
         graph = counts.graph
-        idx = graph.lookup(IdKind.USER, person_id)
+        idx = graph.lookup(IdKind.USER, stored)
         if idx is None:
-            idx = graph.lookup(IdKind.ANONYMOUS, person_id)
+            idx = graph.lookup(IdKind.ANONYMOUS, stored)
     if idx is None:  # a person refused at the cap never had an event stored
-        asked = (("user", person_id), ("anonymous", person_id))
+        asked = (("user", stored), ("anonymous", stored))
         refusal = _refusal(store.cursor(), info.id, index, asked)
         if refusal is not None:
             return Explanation(org, month, person_id, "refused", refusal)
