@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +32,13 @@ router = APIRouter(
 )
 
 Org = Annotated[OrgInfo, Depends(auth.org_reader)]
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MonthPath = Annotated[
+    str,
+    PathParam(
+        description="YYYY-MM, a month in the org's time zone",
+        pattern=r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$",
+    ),
+]
 
 
 def _meter(request: Request) -> Meter:
@@ -43,7 +50,7 @@ def _month(value: str | None) -> Month | None:
 
 
 @router.post("/orgs/{org}/statements/{month}/close")
-async def close(request: Request, org: Org, month: str) -> dict[str, Any]:
+async def close(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
     """Close an ended month: freeze its statement and counted-person list (closing a closed
     month returns its statement as frozen)."""
     meter = _meter(request)
@@ -59,7 +66,7 @@ async def statements(request: Request, org: Org) -> list[dict[str, Any]]:
 
 
 @router.get("/orgs/{org}/statements/{month}")
-async def statement(request: Request, org: Org, month: str) -> dict[str, Any]:
+async def statement(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
     """A closed month's frozen statement and the restatements made since."""
     found = await run_in_threadpool(_meter(request).statements.get, org.name, Month.parse(month))
     return found.to_dict()
@@ -72,7 +79,7 @@ async def statement(request: Request, org: Org, month: str) -> dict[str, Any]:
 async def persons(
     request: Request,
     org: Org,
-    month: str,
+    month: MonthPath,
     format: Annotated[Literal["csv", "parquet"], Query()] = "csv",
 ) -> FileResponse:
     """The frozen counted-person list (exactly MAU rows, sorted by person key; the statement's

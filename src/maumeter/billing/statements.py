@@ -99,6 +99,14 @@ class Statement:
         }
 
 
+def _ended(month: Month, timezone: str, now: datetime) -> bool:
+    """Whether ``month`` is over in the zone (December 9999 never is: no month follows)."""
+    try:
+        return now >= month.end(zone(timezone))
+    except ValueError:
+        return False
+
+
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -136,7 +144,7 @@ class Statements:
         """Freeze ``month``; refused while it has not ended in the org's time zone."""
         info = self.store.org(org)
         now = now or self.meter.clock()
-        if now < month.end(zone(info.timezone)):
+        if not _ended(month, info.timezone, now):
             raise InvalidInput.field(
                 "month",
                 f"{month} has not ended yet in {info.timezone}; a month is closed after its end",
