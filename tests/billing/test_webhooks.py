@@ -256,3 +256,21 @@ def test_the_queue_survives_a_restart(tmp_path: Path, receiver: Receiver, clock)
     assert [r.event_id for r in receiver.received] == [alert.event_id] * 2
     assert all(r.verified for r in receiver.received)
     assert json.loads(receiver.received[1].body)["id"] == alert.event_id
+
+
+def test_https_is_pinned_to_the_checked_address_with_the_host_as_tls_name() -> None:
+    from maumeter.billing.sender import target
+
+    v4 = target(
+        "https://hooks.example.test/in?x=1", FAST.allow, lambda host, port: ["93.184.216.34"]
+    )
+    assert v4.url == "https://93.184.216.34:443/in?x=1"
+    assert v4.host == "hooks.example.test"
+    assert v4.extensions == {"sni_hostname": "hooks.example.test"}
+    v6 = target("https://hooks.example.test:8443", FAST.allow, lambda host, port: ["2606:4700::1"])
+    assert v6.url == "https://[2606:4700::1]:8443/"
+    assert v6.host == "hooks.example.test:8443"
+    with pytest.raises(InvalidInput):  # one bad address among the answers is enough to refuse
+        target("https://x.test/", FAST.allow, lambda host, port: ["93.184.216.34", "10.0.0.1"])
+    with pytest.raises(InvalidInput):
+        target("https://nowhere.test/", FAST.allow, lambda host, port: [])

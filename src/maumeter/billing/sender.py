@@ -104,8 +104,8 @@ def send(
     timeout: float,
     resolver: Resolver = resolve,
 ) -> Sent:
-    """POST ``body`` to ``url`` (re-checked and pinned) and report the outcome; never raises
-    for network trouble. The response body is not read."""
+    """POST ``body`` to ``url`` (re-checked and pinned) and report the outcome. Never raises:
+    one endpoint's oddity must not stall the queue. The response body is not read."""
     started = time.monotonic()
 
     def done(status: int | None, error: str | None) -> Sent:
@@ -135,5 +135,5 @@ def send(
             return done(response.status_code, None)
     except httpx.TimeoutException:
         return done(None, f"timed out after {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # whatever the endpoint does, it is this attempt's error, logged
         return done(None, f"{type(exc).__name__}: {exc}"[:500])
