@@ -21,7 +21,8 @@ from rich.table import Table
 
 from maumeter import sidecar
 from maumeter.client import Backend, Local, Remote
-from maumeter.config import SETTINGS, setting, webhook_policy
+from maumeter.config import SETTINGS, privacy_secrets, setting, webhook_policy
+from maumeter.config import tiers as config_tiers
 from maumeter.core.activity import parse_rule_arg
 from maumeter.core.errors import InvalidInput, MaumeterError, StoreUnavailable
 from maumeter.core.months import Month
@@ -42,7 +43,7 @@ def fail(message: str) -> NoReturn:
 def opened(ctx: click.Context) -> Iterator[Meter]:
     """Open the store for one command, turning every expected error into one line + exit 2."""
     try:
-        meter = Meter.open(ctx.obj["db"])
+        meter = Meter.open(ctx.obj["db"], tiers=config_tiers(), secrets=privacy_secrets())
     except MaumeterError as exc:
         fail(exc.message)
     try:
@@ -66,7 +67,7 @@ def backend(ctx: click.Context) -> Iterator[Backend]:
         remote = Remote(server, token)
     else:
         try:
-            meter = Meter.open(ctx.obj["db"])
+            meter = Meter.open(ctx.obj["db"], tiers=config_tiers(), secrets=privacy_secrets())
         except StoreUnavailable as exc:
             found = sidecar.read(ctx.obj["db"])
             if found is None:
@@ -299,6 +300,148 @@ def mau(
 
 @main.command()
 @click.argument("org_name", metavar="ORG")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def usage(ctx: click.Context, org_name: str, as_json: bool) -> None:
+    """Live usage of the current month: MAU against the effective cap, and its projection."""
+    with backend(ctx) as store:
+        live = store.live_usage(org_name)
+    if as_json:
+        emit_json(live)
+        return
+    cap = live["effective_cap"]
+    used = f" of {cap:,} ({live['percent_used']:.1f} %, {live['policy']} cap)" if cap else ""
+    out.print(f"[bold]{org_name}[/] {live['month']}: [bold]{live['mau']:,}[/] MAU{used}")
+    if live["carried_in"]:
+        out.print(f"  allotment {live['allotment']:,} + rolled over {live['carried_in']:,}")
+    out.print(
+        f"  identified {live['identified']:,}  anonymous {live['anonymous']:,}"
+        f"  refused {live['refused']:,}  overage {live['overage']:,}"
+    )
+    projection = live["projection"]
+    if projection is not None:
+        out.print(
+            f"  projected month end: {projection['expected']:,} MAU "
+            f"(80 % interval {projection['low']:,}–{projection['high']:,}, {projection['method']})"
+        )
+    if live["breach_day"]:
+        out.print(f"  [bold red]cap projected to be reached on {live['breach_day']}[/]")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tiers(ctx: click.Context, as_json: bool) -> None:
+    """The tier table plans are chosen from (setting MAUMETER_TIERS)."""
+    with backend(ctx) as store:
+        rows = store.tiers()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("tier", "allotment", "monthly price", "overage price per MAU")
+    for r in rows:
+        allotment = f"{r['allotment']:,}" if r["allotment"] is not None else "custom"
+        table.add_row(r["name"], allotment, r["monthly_price"] or "-", r["overage_price"] or "-")
+    out.print(table)
+
+
+@main.group()
+def plan() -> None:
+    """Plans: an org's allotment, enforcement policy, contract term and rollover."""
+
+
+@plan.command("show")
+@click.argument("org_name", metavar="ORG")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Also show this month's cap.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plan_show(ctx: click.Context, org_name: str, month: str | None, as_json: bool) -> None:
+    """Show the org's plan and the effective cap of a month (default: the current one)."""
+    with backend(ctx) as store:
+        found = store.plan(org_name)
+        link = store.month_cap(org_name, month_option(month))
+    if as_json:
+        emit_json({**found, "cap": link})
+        return
+    _print_plan(found)
+    out.print(
+        f"{link['month']}: allotment {link['allotment']:,} + carried in {link['carried_in']:,}"
+        f" = effective cap {link['effective_cap']:,}; MAU {link['mau']:,},"
+        f" overage {link['overage']:,}, carried out {link['carried_out']:,}"
+    )
+
+
+@plan.command("set")
+@click.argument("org_name", metavar="ORG")
+@click.option("--tier", default=None, help="A tier of `maumeter tiers` (default: the default).")
+@click.option("--allotment", type=click.IntRange(min=0), default=None, help="Custom tier MAU.")
+@click.option("--policy", type=click.Choice(["hard", "soft", "none"]), default=None)
+@click.option("--term-start", default=None, metavar="YYYY-MM", help="First month of the term.")
+@click.option("--term-months", type=click.IntRange(min=1), default=None, help="Term length.")
+@click.option("--rollover/--no-rollover", default=None, help="Carry unused allotment over.")
+@click.option("--max-carried", type=click.IntRange(min=0), default=None)
+@click.option("--monthly-price", default=None, metavar="DECIMAL")
+@click.option("--overage-price", default=None, metavar="DECIMAL", help="Per MAU over the cap.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plan_set(
+    ctx: click.Context,
+    org_name: str,
+    tier: str | None,
+    allotment: int | None,
+    policy: str | None,
+    term_start: str | None,
+    term_months: int | None,
+    rollover: bool | None,
+    max_carried: int | None,
+    monthly_price: str | None,
+    overage_price: str | None,
+    as_json: bool,
+) -> None:
+    """Set the org's plan; options left out take the tier's defaults."""
+    if (term_start is None) != (term_months is None):
+        fail("--term-start and --term-months go together")
+    if max_carried is not None and not rollover:
+        fail("--max-carried needs --rollover")
+    body: dict[str, Any] = {
+        "tier": tier,
+        "allotment": allotment,
+        "policy": policy,
+        "monthly_price": monthly_price,
+        "overage_price": overage_price,
+    }
+    if term_start is not None:
+        body["term"] = {"start": term_start, "months": term_months}
+    if rollover is not None:
+        body["rollover"] = {"enabled": rollover, "max_carried": max_carried}
+    with backend(ctx) as store:
+        found = store.set_plan(org_name, {k: v for k, v in body.items() if v is not None})
+    if as_json:
+        emit_json(found)
+    else:
+        _print_plan(found)
+
+
+def _print_plan(found: dict[str, Any]) -> None:
+    tier = found["tier"] or "custom"
+    out.print(
+        f"[bold]{found['org']}[/]: tier {tier}, allotment {found['allotment']:,} MAU, "
+        f"policy {found['policy']}, time zone {found['timezone']}"
+    )
+    term = found["term"]
+    if term:
+        out.print(f"  term: {term['months']} months from {term['start']} (renews back to back)")
+    rollover = found["rollover"]
+    if rollover["enabled"]:
+        bound = rollover["max_carried"]
+        out.print("  rollover: on" + (f", at most {bound:,} carried" if bound is not None else ""))
+    prices = [(n, found[n]) for n in ("monthly_price", "overage_price") if found[n] is not None]
+    if prices:
+        out.print("  " + ", ".join(f"{n.replace('_', ' ')} {v}" for n, v in prices))
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
 @click.option("--metric", type=click.Choice(list(METRICS)), required=True)
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
 @click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
@@ -408,6 +551,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool)
             admin_token=setting("admin_token"),
             rate=setting("rate"),
             burst=setting("burst"),
+            tiers=config_tiers(),
             webhooks=webhook_policy(),
         )
     except MaumeterError as exc:
@@ -648,6 +792,94 @@ def explain(
         out.print(f"  rule {rule['preset']}, matcher {rule.get('matcher')}", highlight=False)
     if found["in_statement"] is not None:
         out.print(f"  in the frozen statement: {'yes' if found['in_statement'] else 'no'}")
+
+
+# ---- exclusions and privacy: erasure, the audit log, retroactive rules ----------------------
+
+
+@main.command("erase")
+@click.argument("org_name", metavar="ORG")
+@click.argument("person_id", metavar="PERSON_ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def erase(ctx: click.Context, org_name: str, person_id: str, as_json: bool) -> None:
+    """Erase a person by any of their ids, per GDPR article 17; statements keep their counts."""
+    with backend(ctx) as store:
+        report = store.erase(org_name, person_id)
+    if as_json:
+        emit_json(report)
+        return
+    out.print(
+        f"erased {report['persons']} person ({report['ids']} ids, {report['events']:,} events) "
+        f"from {org_name}; {report['statement_rows']} statement rows tombstoned; store compacted "
+        f"in {report['seconds']:.2f} s"
+    )
+    for s in report["statements"]:
+        out.print(f"  {s['month']}: checksum {s['old_checksum']} -> {s['new_checksum']}")
+
+
+@main.command("audit")
+@click.argument("org_name", metavar="ORG")
+@click.option("--verify", "check", is_flag=True, help="Exit 1 unless the hash chain holds.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def audit(ctx: click.Context, org_name: str, check: bool, as_json: bool) -> None:
+    """The org's audit log (admin actions, closes, restatements, erasures), hash-chained."""
+    with backend(ctx) as store:
+        found = store.audit(org_name)
+    verification = found["verification"]
+    if as_json:
+        emit_json(found)
+    else:
+        table = Table("seq", "at", "actor", "action", "detail")
+        for e in found["entries"]:
+            detail = json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)
+            table.add_row(str(e["seq"]), e["at"], e["actor"], e["action"], detail)
+        out.print(table)
+        if verification["intact"]:
+            out.print(
+                f"chain intact: {verification['entries']} entries, head {verification['head']}"
+            )
+        else:
+            out.print(f"[red]chain BROKEN at entry {verification['broken_at']}[/]")
+    if check:
+        sys.exit(0 if verification["intact"] else 1)
+
+
+@main.group()
+def rule() -> None:
+    """Activity rules of projects (changes apply retroactively to open months)."""
+
+
+@rule.command("set")
+@click.argument("org_name", metavar="ORG")
+@click.argument("project_name", metavar="PROJECT")
+@click.option("--activity", default=None, help="Preset: any-activity, sdk-load, ...")
+@click.option("--activity-json", default=None, metavar="RULE", help="A custom rule as JSON.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def rule_set(
+    ctx: click.Context,
+    org_name: str,
+    project_name: str,
+    activity: str | None,
+    activity_json: str | None,
+    as_json: bool,
+) -> None:
+    """Give a project a new rule: open months recount now, closed months get restatements."""
+    if activity and activity_json:
+        fail("give --activity or --activity-json, not both")
+    with backend(ctx) as store:
+        found = parse_rule_arg(activity, activity_json)
+        change = store.set_rule(org_name, project_name, found)
+    if as_json:
+        emit_json(change)
+        return
+    out.print(
+        f"rule of {org_name}/{project_name} set ({change['activity']['preset']}): "
+        f"{change['events_changed']:,} events reclassified, "
+        f"{len(change['restatements'])} closed months restated"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

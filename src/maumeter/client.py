@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -70,6 +71,9 @@ class Backend(Protocol):
     def statement(self, org: str, month: Month) -> dict[str, Any]: ...
     def statement_persons(self, org: str, month: Month, path: Path) -> int: ...
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]: ...
+    def erase(self, org: str, person: str) -> dict[str, Any]: ...
+    def audit(self, org: str) -> dict[str, Any]: ...
+    def set_rule(self, org: str, project: str, rule: ActivityRule) -> dict[str, Any]: ...
 
 
 class Local:
@@ -166,6 +170,16 @@ class Local:
 
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
         return self.meter.statements.explain(org, person, month).to_dict()
+
+    def erase(self, org: str, person: str) -> dict[str, Any]:
+        return self.meter.erase(org, person, actor="cli").to_dict()
+
+    def audit(self, org: str) -> dict[str, Any]:
+        entries = [e.to_dict() for e in self.meter.audit.entries(org)]
+        return {"entries": entries, "verification": self.meter.audit.verify(org).to_dict()}
+
+    def set_rule(self, org: str, project: str, rule: ActivityRule) -> dict[str, Any]:
+        return self.meter.set_rule(org, project, rule, actor="cli").to_dict()
 
 
 class Remote:
@@ -290,6 +304,18 @@ class Remote:
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
         params = _params(person=person, month=month)
         return self._call("GET", f"/api/v1/orgs/{org}/explain", params=params).json()  # type: ignore[no-any-return]
+
+    def erase(self, org: str, person: str) -> dict[str, Any]:
+        path = f"/api/v1/orgs/{org}/persons/{quote(person, safe='')}"
+        return self._call("DELETE", path).json()  # type: ignore[no-any-return]
+
+    def audit(self, org: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/orgs/{org}/audit").json()  # type: ignore[no-any-return]
+
+    def set_rule(self, org: str, project: str, rule: ActivityRule) -> dict[str, Any]:
+        body = {"activity": rule.to_json()}
+        path = f"/api/v1/orgs/{org}/projects/{project}/rule"
+        return self._call("PUT", path, json=body).json()  # type: ignore[no-any-return]
 
 
 def _params(**values: Any) -> dict[str, str]:

@@ -5,13 +5,18 @@ Only the faces (the CLI and the HTTP app) read settings; the library takes expli
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from maumeter.billing.webhooks import DeliveryPolicy
 from maumeter.core.destinations import Allowlist
+from maumeter.core.errors import InvalidInput
+from maumeter.core.plans import DEFAULT_TIERS, TierTable
+from maumeter.store.privacy import Secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,20 @@ SETTINGS: dict[str, Setting] = {
             10000.0,
             "Burst size of each key's rate limit (env MAUMETER_RATE_BURST).",
             float,
+        ),
+        Setting(
+            "pseudonymize_secret",
+            "MAUMETER_PSEUDONYMIZE_SECRET",
+            "",
+            "Store user/anonymous ids as keyed HMACs with this secret (env "
+            "MAUMETER_PSEUDONYMIZE_SECRET); set before the first event, never change it.",
+        ),
+        Setting(
+            "erasure_secret",
+            "MAUMETER_ERASURE_SECRET",
+            "",
+            "Secret of erased persons' tombstones (env MAUMETER_ERASURE_SECRET); default: "
+            "generated on the first erasure and kept in the store.",
         ),
         Setting(
             "webhook_allow",
@@ -87,6 +106,13 @@ SETTINGS: dict[str, Setting] = {
             float,
         ),
         Setting(
+            "tiers",
+            "MAUMETER_TIERS",
+            "",
+            "The tier table: a JSON file or inline JSON list of {name, allotment, "
+            "monthly_price?, overage_price?} (env MAUMETER_TIERS; default: Jimo's tiers).",
+        ),
+        Setting(
             "close_grace_days",
             "MAUMETER_CLOSE_GRACE_DAYS",
             3,
@@ -109,6 +135,33 @@ SETTINGS: dict[str, Setting] = {
         ),
     )
 }
+
+
+def tiers() -> TierTable:
+    """The tier table of the ``tiers`` setting (a file path or inline JSON), or the default."""
+    raw = setting("tiers")
+    if not raw:
+        return DEFAULT_TIERS
+    text = raw if raw.lstrip().startswith("[") else _read(raw)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput.field(
+            "MAUMETER_TIERS", f"expected a JSON list of tiers: {exc}"
+        ) from None
+    return TierTable.parse(data, "MAUMETER_TIERS")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput.field("MAUMETER_TIERS", f"cannot read {path}: {exc}") from None
+
+
+def privacy_secrets() -> Secrets:
+    """The pseudonymisation and erasure secrets, for ``Meter.open(secrets=...)``."""
+    return Secrets(setting("pseudonymize_secret") or None, setting("erasure_secret") or None)
 
 
 def setting(name: str) -> Any:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import (
@@ -79,3 +84,28 @@ async def validation_error(_: Request, error: Exception) -> JSONResponse:
         },
         status_code=400,
     )
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Starlette's own errors (404 for no route, 405 for a method), as FastAPI answers them;
+    a 405's ``Allow`` lists every method the path serves. Starlette stops at the first route
+    whose path matches, so its ``Allow`` would name that one route's method only; the methods
+    come from the OpenAPI document, the contract clients read."""
+    if exc.status_code == 405:
+        path = request.url.path
+        for pattern, methods in _method_table(request.app):
+            if pattern.fullmatch(path):
+                exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+                break
+    return await http_exception_handler(request, exc)
+
+
+def _method_table(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
+    table = getattr(app.state, "method_table", None)
+    if table is None:
+        table = [
+            (compile_path(path)[0], sorted(m.upper() for m in operations))
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.method_table = table
+    return table

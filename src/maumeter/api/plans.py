@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
+from maumeter.api.query import MonthParam
 from maumeter.core.keys import Key
 from maumeter.core.months import Month
 from maumeter.meter import Meter
@@ -30,13 +31,6 @@ router = APIRouter(
 Org = Annotated[OrgInfo, Depends(auth.org_reader)]
 Admin = Annotated[Key, Depends(auth.admin)]
 Reader = Annotated[Key, Depends(auth.reader)]
-MonthParam = Annotated[
-    str | None,
-    Query(
-        description="YYYY-MM; default: the current month in the org's time zone",
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-    ),
-]
 
 
 class Term(BaseModel):

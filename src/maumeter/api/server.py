@@ -12,7 +12,8 @@ from maumeter import sidecar
 from maumeter.api.app import create_app
 from maumeter.billing.loop import Loop, Task
 from maumeter.billing.webhooks import DeliveryPolicy
-from maumeter.config import setting
+from maumeter.config import privacy_secrets, setting
+from maumeter.core.plans import DEFAULT_TIERS, TierTable
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
@@ -52,11 +53,12 @@ def run(
     admin_token: str = "",
     rate: float = 2000.0,
     burst: float = 10000.0,
+    tiers: TierTable = DEFAULT_TIERS,
     webhooks: DeliveryPolicy | None = None,
 ) -> None:
     """Serve until interrupted; the store is checkpointed and closed on the way out."""
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    meter = Meter.open(db)
+    meter = Meter.open(db, tiers=tiers, secrets=privacy_secrets())
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     local = LocalAdmin.create()
     if webhooks is not None:
