@@ -133,10 +133,10 @@ class Meter:
         """The org's plan (the default tier when none was set)."""
         return self.plans.get(org)
 
-    def set_plan(self, org: str, plan: Mapping[str, Any]) -> Plan:
+    def set_plan(self, org: str, plan: Mapping[str, Any], actor: str = "library") -> Plan:
         """Set the org's plan: ``{"tier"?, "allotment"?, "policy"?, "term"?, "rollover"?,
         "monthly_price"?, "overage_price"?}``; admission enforces it from the next request."""
-        return self.plans.set(org, dict(plan))
+        return self.plans.set(org, dict(plan), actor)
 
     def month_cap(self, org: str, month: Month | None = None) -> MonthCap:
         """Allotment, rollover in and out, effective cap and overage of a month."""

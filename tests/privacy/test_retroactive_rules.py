@@ -33,8 +33,11 @@ def test_a_new_rule_recounts_open_months_and_restates_closed_ones(meter: Meter) 
     assert restated.restatement.reason == "rule-change"
     assert restated.restatement.removed == ("monitor", "staff-1")
     assert restated.restatement.new_mau == naive_mau(history(), JAN, STRICT, set()) == 3
-    entry = meter.audit.entries("acme")[-1]
+    *_, entry, restated_entry = meter.audit.entries("acme")
     assert (entry.action, entry.actor) == ("rule.set", "cli")
+    assert restated_entry.action == "statement.restate"
+    assert restated_entry.detail["reason"] == "rule-change"
+    assert (restated_entry.detail["removed"], restated_entry.detail["added"]) == (2, 0)
     assert entry.detail["internal_user_ids"] == 1  # how many, never which
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
+from maumeter.api.privacy import actor
 from maumeter.api.query import MonthParam
 from maumeter.core.keys import Key
 from maumeter.core.months import Month
@@ -82,7 +83,7 @@ async def set_plan(request: Request, org: str, body: PlanBody, _: Admin) -> dict
     """Set the org's plan (admin token). Admission enforces it from the next request."""
     meter = _meter(request)
     data = body.model_dump(exclude_none=True)
-    plan = await run_in_threadpool(meter.set_plan, meter.org(org).name, data)
+    plan = await run_in_threadpool(meter.set_plan, meter.org(org).name, data, actor(request))
     return {"org": org, **plan.to_dict()}
 
 

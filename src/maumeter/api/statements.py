@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
+from maumeter.api.privacy import actor
 from maumeter.api.query import ERRORS, MonthParam
 from maumeter.core.months import Month
 from maumeter.meter import Meter
@@ -54,7 +55,9 @@ async def close(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
     """Close an ended month: freeze its statement and counted-person list (closing a closed
     month returns its statement as frozen)."""
     meter = _meter(request)
-    found = await run_in_threadpool(meter.statements.close, org.name, Month.parse(month))
+    found = await run_in_threadpool(
+        meter.statements.close, org.name, Month.parse(month), None, actor(request)
+    )
     return found.to_dict()
 
 

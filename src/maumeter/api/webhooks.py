@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
+from maumeter.api.privacy import actor
 from maumeter.api.query import MonthParam
 from maumeter.core.months import Month
 from maumeter.meter import Meter
@@ -61,7 +62,9 @@ async def add_webhook(request: Request, org: Org, new: NewWebhook) -> dict[str, 
     """Register a webhook for the org's alerts. The answer holds its signing ``secret``, shown
     once: verify each delivery's ``Maumeter-Signature`` (``v1=`` HMAC-SHA256 of
     ``{Maumeter-Timestamp}.{body}``) with it, and drop repeats by ``Maumeter-Event-Id``."""
-    hook, secret = await run_in_threadpool(_meter(request).webhooks.add, org.name, new.url)
+    hook, secret = await run_in_threadpool(
+        _meter(request).webhooks.add, org.name, new.url, actor(request)
+    )
     return {**hook.to_dict(), "secret": secret}
 
 
@@ -89,7 +92,9 @@ async def deliveries(
 @router.delete("/orgs/{org}/webhooks/{webhook_id}")
 async def remove_webhook(request: Request, org: Org, webhook_id: int) -> dict[str, Any]:
     """Remove a webhook; its pending deliveries are cancelled, its log stays."""
-    hook = await run_in_threadpool(_meter(request).webhooks.remove, org.name, webhook_id)
+    hook = await run_in_threadpool(
+        _meter(request).webhooks.remove, org.name, webhook_id, actor(request)
+    )
     return hook.to_dict()
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from maumeter.core.audit import Action
 from maumeter.core.caps import MonthCap, caps, chain_start
 from maumeter.core.errors import InvalidInput
 from maumeter.core.months import Month, months_between
@@ -57,7 +58,7 @@ class Plans:
             )
         return Plan(None, info.cap, policy, info.timezone)
 
-    def set(self, org: str, data: Any) -> Plan:
+    def set(self, org: str, data: Any, actor: str = "library") -> Plan:
         """Set the org's plan from its JSON form (see :meth:`Plan.parse`); fields left out keep
         the tier's defaults. Billing months follow the org's time zone, so a plan may not name
         another one."""
@@ -78,6 +79,7 @@ class Plans:
             str(plan.policy),
             self._meter.clock(),
         )
+        self._meter.audit.record(org, actor, Action.PLAN_SET, plan.to_dict())
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != info.id}
         return plan

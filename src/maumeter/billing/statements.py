@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from maumeter.core import statement as core
+from maumeter.core.audit import Action
 from maumeter.core.caps import charges
 from maumeter.core.errors import InvalidInput, NotFound, StoreUnavailable
 from maumeter.core.months import Month, zone
@@ -140,8 +141,11 @@ class Statements:
 
     # ---- closing ---------------------------------------------------------------------------
 
-    def close(self, org: str, month: Month, now: datetime | None = None) -> Statement:
-        """Freeze ``month``; refused while it has not ended in the org's time zone."""
+    def close(
+        self, org: str, month: Month, now: datetime | None = None, actor: str = "library"
+    ) -> Statement:
+        """Freeze ``month``; refused while it has not ended in the org's time zone. The close
+        is in the audit log (month, MAU, checksum), in the same transaction."""
         info = self.store.org(org)
         now = now or self.meter.clock()
         if not _ended(month, info.timezone, now):
@@ -173,9 +177,13 @@ class Statements:
         figures = self._figures(info, snap, impressions, by_experiment, by_flag, names)
 
         def job(con: Any) -> tuple[bool, None]:
-            return sql.insert_statement(
+            inserted = sql.insert_statement(
                 con, info, month, now, snap.mau, checksum, figures, rows
-            ), None
+            )
+            if inserted:
+                detail = {"month": str(month), "mau": snap.mau, "checksum": checksum}
+                self.meter.audit.append(con, info, actor, Action.MONTH_CLOSE, detail)
+            return inserted, None
 
         self.store.write(job, (info.id,))
         self._seen[(info.id, month_index(month))] = snap.fingerprint()
@@ -227,7 +235,7 @@ class Statements:
             month = Month.of(info.created_at, tz)
             while month.end(tz) + timedelta(days=grace_days) <= now:
                 if month not in done:
-                    closed.append(self.close(info.name, month, now))
+                    closed.append(self.close(info.name, month, now, actor="auto-close"))
                 month = month.next()
         return closed
 
@@ -340,6 +348,16 @@ class Statements:
                     change.added,
                     change.removed,
                 )
+                detail = {
+                    "month": str(month),
+                    "restatement": rid,
+                    "reason": reason,
+                    "previous_mau": change.previous_mau,
+                    "new_mau": change.new_mau,
+                    "added": len(change.added),
+                    "removed": len(change.removed),
+                }
+                self.meter.audit.append(con, info, "restatement", Action.RESTATEMENT, detail)
                 return rid, None
 
             rid = self.store.write(job, (info.id,))

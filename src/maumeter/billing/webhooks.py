@@ -20,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import duckdb
 
 from maumeter.billing import sender
 from maumeter.core import signing
+from maumeter.core.audit import Action
 from maumeter.core.destinations import Allowlist
 from maumeter.core.errors import Conflicting, InvalidInput, NotFound
 from maumeter.store import webhooks as sql
@@ -140,7 +142,7 @@ class Webhooks:
     def configure(self, policy: DeliveryPolicy) -> None:
         self.policy = policy
 
-    def add(self, org: str, url: str) -> tuple[Webhook, str]:
+    def add(self, org: str, url: str, actor: str = "library") -> tuple[Webhook, str]:
         """Register ``url`` for ``org``'s alerts; returns the webhook and its signing secret,
         which is shown this once. Refuses URLs that are not public http(s) endpoints (unless
         allow-listed): ``InvalidInput`` on ``url``."""
@@ -157,7 +159,10 @@ class Webhooks:
                     f"org {org!r} has {MAX_WEBHOOKS} webhooks, the most it may have; "
                     "remove one first"
                 )
-            return sql.add_webhook(con, info.id, url, secret, now), None
+            row = sql.add_webhook(con, info.id, url, secret, now)
+            detail = {"webhook": row.id, "host": urlsplit(url).hostname or ""}
+            self._meter.audit.append(con, info, actor, Action.WEBHOOK_ADD, detail)
+            return row, None
 
         row = self._store.write(job)
         return Webhook(row.id, org, row.url, row.created_at), secret
@@ -170,13 +175,17 @@ class Webhooks:
             for w in sql.webhooks(self._store.cursor(), info.id)
         ]
 
-    def remove(self, org: str, webhook_id: int) -> Webhook:
+    def remove(self, org: str, webhook_id: int, actor: str = "library") -> Webhook:
         """Remove a webhook; its pending deliveries are cancelled (their log stays)."""
         info = self._store.org(org)
         now = self._meter.clock()
 
         def job(con: duckdb.DuckDBPyConnection) -> tuple[sql.WebhookRow | None, None]:
-            return sql.remove_webhook(con, info.id, webhook_id, now), None
+            row = sql.remove_webhook(con, info.id, webhook_id, now)
+            if row is not None:
+                detail = {"webhook": webhook_id}
+                self._meter.audit.append(con, info, actor, Action.WEBHOOK_REMOVE, detail)
+            return row, None
 
         row = self._store.write(job)
         if row is None:
