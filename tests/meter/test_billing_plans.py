@@ -204,3 +204,38 @@ def test_live_projection_matches_a_naive_recount(
         expected = project(month, current_curve, earlier)
         assert live.projection == expected
         assert live.mau == current_curve[-1]
+
+
+def test_a_statement_freezes_rollover_overage_and_amounts(acme: Meter, clock: Clock) -> None:
+    """Soft cap with rollover and prices: the closed months' statements carry the chain's
+    figures, the exact amounts and the tier to recommend; a closed month's MAU feeds the next
+    month's carried-in even after late events change its live count."""
+    acme.set_plan(
+        "acme",
+        {
+            "tier": "custom",
+            "allotment": 3,
+            "policy": "soft",
+            "term": {"start": "2024-01", "months": 12},
+            "rollover": {"enabled": True, "max_carried": 2},
+            "monthly_price": "10.00",
+            "overage_price": "0.50",
+        },
+    )
+    send(acme, clock, at(date(2024, 1, 10)), ["a"])  # Jan: cap 3, carries out min(2, 2) = 2
+    send(acme, clock, at(date(2024, 2, 10)), [f"f{i}" for i in range(8)])  # Feb: cap 5, 3 over
+    clock.now = at(date(2024, 3, 9))
+    jan = acme.statements.close("acme", Month(2024, 1))
+    feb = acme.statements.close("acme", Month(2024, 2))
+    assert (jan.figures["effective_cap"], jan.figures["carried_out"]) == (3, 2)
+    assert jan.figures["charges"]["total"] == "10.00"
+    f = feb.figures
+    assert (f["carried_in"], f["effective_cap"], f["overage"]) == (2, 5, 3)
+    assert f["charges"]["overage_amount"] == "1.50" and f["charges"]["total"] == "11.50"
+    assert f["recommended_tier"]["name"] == "starter"  # the smallest tier that holds 8 MAU
+
+    late = {"type": "track", "userId": "late", "event": "x", "messageId": "late-1"}
+    acme.import_records([[{**late, "timestamp": "2024-01-20T10:00:00Z"}]], "acme", "web")
+    assert acme.mau("acme", Month(2024, 1)).mau == 2  # live, restated
+    assert acme.statements.get("acme", Month(2024, 1)).mau == 1  # frozen
+    assert acme.month_cap("acme", Month(2024, 2)).carried_in == 2  # billed on the frozen MAU
