@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.service
+	$(BIN)/python -m bench.billing
 
 .PHONY: bench-service
 bench-service: $(STAMP)
