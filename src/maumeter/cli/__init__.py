@@ -1,0 +1,9 @@
+"""The `maumeter` command: a thin shell over `Meter`, one module per concept.
+
+Importing the modules registers their commands on :func:`main`.
+"""
+
+from maumeter.cli import alerts, counting, plans, privacy, serving, statements, tenants
+from maumeter.cli.shell import main
+
+__all__ = ["alerts", "counting", "main", "plans", "privacy", "serving", "statements", "tenants"]
