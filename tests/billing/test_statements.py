@@ -3,6 +3,7 @@ idempotent; late events and merges after a close become restatements; explain; i
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections import defaultdict
@@ -206,6 +207,11 @@ def test_export_csv_and_parquet(shop: Meter, tmp_path: Path) -> None:
     assert lines[0].startswith("person_key,identified,ids,first_time,project")
     keys = [line.split(",")[0] for line in lines[1:]]
     assert core.checksum(keys) == statement.checksum and keys == sorted(keys)
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    for row in rows:  # ISO 8601 in UTC, as the API answers; ids a JSON array
+        assert datetime.fromisoformat(row["first_time"]).tzinfo is not None
+        assert row["first_time"].endswith("Z") and "T" in row["first_time"]
+        assert row["person_key"] in json.loads(row["ids"])
     table = pq.read_table(tmp_path / "p.parquet")
     assert core.checksum(table.column("person_key").to_pylist()) == statement.checksum
     with pytest.raises(InvalidInput):

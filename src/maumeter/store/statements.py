@@ -347,9 +347,13 @@ def frozen_keys(con: duckdb.DuckDBPyConnection, org: OrgInfo, month: Month) -> l
 
 
 def export(con: duckdb.DuckDBPyConnection, org: OrgInfo, month: Month, path: Path, fmt: str) -> int:
-    """Write the list to ``path`` as ``csv`` (ids as a JSON array) or ``parquet``; rows."""
-    ids = "to_json(ids)::VARCHAR AS ids" if fmt == "csv" else "ids"
-    columns = ", ".join(ids if c == "ids" else c for c in PERSON_COLUMNS)
+    """Write the list to ``path`` as ``csv`` (ids as a JSON array, times as ISO 8601 in UTC,
+    the form the API answers) or ``parquet`` (typed columns); returns the rows written."""
+    text = {
+        "ids": "to_json(ids)::VARCHAR AS ids",
+        "first_time": "strftime(first_time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ') AS first_time",
+    }
+    columns = ", ".join(text.get(c, c) if fmt == "csv" else c for c in PERSON_COLUMNS)
     options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
     target = str(path).replace("'", "''")
     con.execute(
