@@ -71,6 +71,7 @@ class Backend(Protocol):
     def statement(self, org: str, month: Month) -> dict[str, Any]: ...
     def statement_persons(self, org: str, month: Month, path: Path) -> int: ...
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]: ...
+    def inflation(self, org: str, month: Month | None) -> dict[str, Any]: ...
     def erase(self, org: str, person: str) -> dict[str, Any]: ...
     def audit(self, org: str) -> dict[str, Any]: ...
     def set_rule(self, org: str, project: str, rule: ActivityRule) -> dict[str, Any]: ...
@@ -170,6 +171,9 @@ class Local:
 
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
         return self.meter.statements.explain(org, person, month).to_dict()
+
+    def inflation(self, org: str, month: Month | None) -> dict[str, Any]:
+        return self.meter.statements.inflation(org, month).to_dict()
 
     def erase(self, org: str, person: str) -> dict[str, Any]:
         return self.meter.erase(org, person, actor="cli").to_dict()
@@ -304,6 +308,10 @@ class Remote:
     def explain(self, org: str, person: str, month: Month | None) -> dict[str, Any]:
         params = _params(person=person, month=month)
         return self._call("GET", f"/api/v1/orgs/{org}/explain", params=params).json()  # type: ignore[no-any-return]
+
+    def inflation(self, org: str, month: Month | None) -> dict[str, Any]:
+        params = _params(month=month)
+        return self._call("GET", f"/api/v1/orgs/{org}/inflation", params=params).json()  # type: ignore[no-any-return]
 
     def erase(self, org: str, person: str) -> dict[str, Any]:
         path = f"/api/v1/orgs/{org}/persons/{quote(person, safe='')}"

@@ -436,6 +436,12 @@ def test_cli_close_statement_explain(shop: Meter, tmp_path: Path) -> None:
         main, ["--db", db, "explain", "shop", "a-2", "--month", "2024-03", "--json"]
     )
     assert why.exit_code == 0 and json.loads(why.output)["person"] == "bob"
+    inflated = runner.invoke(
+        main, ["--db", db, "inflation", "shop", "--month", "2024-03", "--json"]
+    )
+    assert inflated.exit_code == 0, inflated.output
+    figures = json.loads(inflated.output)
+    assert figures["mau"] == 5 and figures["mau_identified_on_first_sight"] == 5
     open_month = runner.invoke(main, ["--db", db, "close", "shop", "--month", "2099-01"])
     assert open_month.exit_code == 2 and "month" in open_month.output
 

@@ -123,4 +123,32 @@ def explain(
         out.print(f"  in the frozen statement: {'yes' if found['in_statement'] else 'no'}")
 
 
+@main.command("inflation")
+@click.argument("org_name", metavar="ORG")
+@click.option(
+    "--month", default=None, metavar="YYYY-MM", help="Default: the current month in the org's zone."
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def inflation(ctx: click.Context, org_name: str, month: str | None, as_json: bool) -> None:
+    """Anonymous inflation: how much of a month's MAU is anonymous, how many anonymous persons
+    were identified later, and the MAU had everyone been identified on first sight."""
+    when = month_option(month)
+    with backend(ctx) as store:
+        found = store.inflation(org_name, when)
+    if as_json:
+        emit_json(found)
+        return
+    share = 100.0 * found["anonymous_share"]
+    out.print(
+        f"[bold]{org_name}[/] {found['month']}: {found['mau']:,} MAU, "
+        f"{found['anonymous']:,} anonymous ({share:.1f} %)"
+    )
+    out.print(
+        f"  identified later {found['later_identified']:,}; as first seen "
+        f"{found['mau_as_seen']:,} MAU, identified on first sight "
+        f"{found['mau_identified_on_first_sight']:,} (inflation {found['inflation']:,})"
+    )
+
+
 # ---- exclusions and privacy: erasure, the audit log, retroactive rules ----------------------
