@@ -5,26 +5,19 @@ New keys are in the answer once and never again: the store keeps digests only.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
 from maumeter.core.activity import ActivityRule, parse_rule_arg
-from maumeter.core.keys import Key
-from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo
 
-# What errors.py answers: 400, 401, 403, 404, 409 or 429 (never FastAPI's default 422).
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
-router = APIRouter(
-    prefix="/api/v1", tags=["admin"], dependencies=[Security(auth.bearer_scheme)], responses=ERRORS
-)
+router = auth.api_router("admin")
 
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
-Admin = Annotated[Key, Depends(auth.admin)]
+Org = auth.Org
+Admin = auth.Admin
 
 
 class NewOrg(BaseModel):
@@ -50,35 +43,31 @@ class NewKey(BaseModel):
     kind: Literal["secret"] = "secret"
 
 
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
-
-
 @router.post("/orgs", status_code=201)
 async def create_org(request: Request, _: Admin, new: NewOrg) -> dict[str, Any]:
     """Create an org (admin token); the answer holds its secret key, shown once."""
     info = await run_in_threadpool(
-        _meter(request).create_org, new.name, new.timezone, new.cap, new.policy
+        auth.meter_of(request).create_org, new.name, new.timezone, new.cap, new.policy
     )
-    return _meter(request).describe_org(info)
+    return auth.meter_of(request).describe_org(info)
 
 
 @router.get("/orgs")
 async def list_orgs(request: Request, _: Admin) -> list[dict[str, Any]]:
     """Every org (admin token)."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     return [meter.describe_org(o) for o in meter.orgs()]
 
 
 @router.get("/orgs/{org}")
 async def get_org(request: Request, org: Org) -> dict[str, Any]:
-    return _meter(request).describe_org(org)
+    return auth.meter_of(request).describe_org(org)
 
 
 @router.post("/orgs/{org}/projects", status_code=201)
 async def create_project(request: Request, org: Org, new: NewProject) -> dict[str, Any]:
     """Create a project; the answer holds its write key, shown once."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     rule: ActivityRule
     if isinstance(new.activity, str):
         rule = parse_rule_arg(new.activity, None)
@@ -90,21 +79,21 @@ async def create_project(request: Request, org: Org, new: NewProject) -> dict[st
 
 @router.get("/orgs/{org}/projects")
 async def list_projects(request: Request, org: Org) -> list[dict[str, Any]]:
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     return [meter.describe_project(p) for p in meter.projects(org.name)]
 
 
 @router.get("/orgs/{org}/keys")
 async def list_keys(request: Request, org: Org) -> list[dict[str, Any]]:
     """The org's keys (hints only), revoked ones included."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     return [meter.describe_key(k) for k in meter.org_keys(org.name)]
 
 
 @router.post("/orgs/{org}/keys", status_code=201)
 async def create_secret_key(request: Request, org: Org, new: NewKey) -> dict[str, Any]:
     """A second secret key (at most two active): rotate, then revoke the old one."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     key, token = await run_in_threadpool(meter.create_secret_key, org.name)
     return {**meter.describe_key(key), "key": token}
 
@@ -112,7 +101,7 @@ async def create_secret_key(request: Request, org: Org, new: NewKey) -> dict[str
 @router.post("/orgs/{org}/projects/{project}/keys", status_code=201)
 async def create_write_key(request: Request, org: Org, project: str) -> dict[str, Any]:
     """A second write key for a project (at most two active): deploy it, revoke the old."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     key, token = await run_in_threadpool(meter.create_write_key, org.name, project)
     return {**meter.describe_key(key), "key": token}
 
@@ -120,6 +109,6 @@ async def create_write_key(request: Request, org: Org, project: str) -> dict[str
 @router.delete("/orgs/{org}/keys/{key_id}")
 async def revoke_key(request: Request, org: Org, key_id: int) -> dict[str, Any]:
     """Revoke a key: refused from the next request on."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     key = await run_in_threadpool(meter.revoke_key, org.name, key_id)
     return meter.describe_key(key)

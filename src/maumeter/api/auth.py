@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPBearer
 
 from maumeter.core.errors import Forbidden, NotFound, Unauthorized
@@ -119,3 +119,35 @@ def admin(request: Request) -> Key:
     if key.kind != "admin":
         raise Forbidden("only the operator's admin token may do this")
     return key
+
+
+def meter_of(request: Request) -> Meter:
+    """The meter the app serves."""
+    return request.app.state.meter  # type: ignore[no-any-return]
+
+
+def actor(request: Request) -> str:
+    """Who is calling, for the audit log: never the key itself, only its kind and hint."""
+    token = presented(request)
+    key = meter_of(request).authenticate(token) if token else None
+    if key is None:
+        local = request.app.state.local_admin
+        return "cli" if local is not None and token and local.matches(token) else "unknown"
+    return "admin" if key.kind == "admin" else f"{key.kind}:{key.hint}"
+
+
+def api_router(tag: str) -> APIRouter:
+    """A router under ``/api/v1`` whose operations take a bearer key and answer errors.py's
+    4xx bodies (never FastAPI's default 422)."""
+    return APIRouter(
+        prefix="/api/v1",
+        tags=[tag],
+        dependencies=[Security(bearer_scheme)],
+        responses={"4XX": {"description": "{error, message, errors?}"}},
+    )
+
+
+# What an operation of the query, billing and admin APIs depends on, by who may call it.
+Org = Annotated[OrgInfo, Depends(org_reader)]
+Admin = Annotated[Key, Depends(admin)]
+Reader = Annotated[Key, Depends(reader)]

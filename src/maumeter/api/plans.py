@@ -7,31 +7,21 @@ token sets a plan (a customer must not raise its own cap). Answers have the shap
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
-from maumeter.api.privacy import actor
 from maumeter.api.query import MonthParam
-from maumeter.core.keys import Key
 from maumeter.core.months import Month
-from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo
 
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["billing"],
-    dependencies=[Security(auth.bearer_scheme)],
-    responses=ERRORS,
-)
+router = auth.api_router("billing")
 
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
-Admin = Annotated[Key, Depends(auth.admin)]
-Reader = Annotated[Key, Depends(auth.reader)]
+Org = auth.Org
+Admin = auth.Admin
+Reader = auth.Reader
 
 
 class Term(BaseModel):
@@ -61,29 +51,25 @@ class PlanBody(BaseModel):
     overage_price: str | None = Field(None, description="decimal per MAU above the cap")
 
 
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
-
-
 @router.get("/tiers")
 async def tiers(request: Request, _: Reader) -> list[dict[str, Any]]:
     """The tier table plans are chosen from."""
-    return _meter(request).tiers.to_list()
+    return auth.meter_of(request).tiers.to_list()
 
 
 @router.get("/orgs/{org}/plan")
 async def get_plan(request: Request, org: Org) -> dict[str, Any]:
     """The org's plan (the default tier when none was set)."""
-    plan = await run_in_threadpool(_meter(request).plan, org.name)
+    plan = await run_in_threadpool(auth.meter_of(request).plan, org.name)
     return {"org": org.name, **plan.to_dict()}
 
 
 @router.put("/orgs/{org}/plan")
 async def set_plan(request: Request, org: str, body: PlanBody, _: Admin) -> dict[str, Any]:
     """Set the org's plan (admin token). Admission enforces it from the next request."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     data = body.model_dump(exclude_none=True)
-    plan = await run_in_threadpool(meter.set_plan, meter.org(org).name, data, actor(request))
+    plan = await run_in_threadpool(meter.set_plan, meter.org(org).name, data, auth.actor(request))
     return {"org": org, **plan.to_dict()}
 
 
@@ -91,7 +77,7 @@ async def set_plan(request: Request, org: str, body: PlanBody, _: Admin) -> dict
 async def live_usage(request: Request, org: Org) -> dict[str, Any]:
     """The current month: MAU, effective cap, % used, refused admissions, the projected
     month-end MAU with its 80 % interval and the projected day the cap is reached."""
-    usage = await run_in_threadpool(_meter(request).live_usage, org.name)
+    usage = await run_in_threadpool(auth.meter_of(request).live_usage, org.name)
     return usage.to_dict()
 
 
@@ -100,5 +86,5 @@ async def month_cap(request: Request, org: Org, month: MonthParam = None) -> dic
     """A month's link of the rollover chain: allotment, carried in and out, effective cap,
     overage (provisional while the month is open)."""
     target = Month.parse(month) if month is not None else None
-    link = await run_in_threadpool(_meter(request).month_cap, org.name, target)
+    link = await run_in_threadpool(auth.meter_of(request).month_cap, org.name, target)
     return {"org": org.name, **link.to_dict()}

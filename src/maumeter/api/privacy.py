@@ -6,26 +6,18 @@ and hint (``secret:sk_live…``), ``admin``, or ``cli`` for the CLI talking to i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
 from maumeter.core.activity import ActivityRule, parse_rule_arg
-from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo
 
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["privacy"],
-    dependencies=[Security(auth.bearer_scheme)],
-    responses=ERRORS,
-)
+router = auth.api_router("privacy")
 
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+Org = auth.Org
 
 
 class NewRule(BaseModel):
@@ -37,33 +29,19 @@ class NewRule(BaseModel):
     )
 
 
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
-
-
-def actor(request: Request) -> str:
-    """Who is calling, for the audit log: never the key itself, only its kind and hint."""
-    token = auth.presented(request)
-    key = _meter(request).authenticate(token) if token else None
-    if key is None:
-        local = request.app.state.local_admin
-        return "cli" if local is not None and token and local.matches(token) else "unknown"
-    return "admin" if key.kind == "admin" else f"{key.kind}:{key.hint}"
-
-
 @router.delete("/orgs/{org}/persons/{person_id}")
 async def erase_person(request: Request, org: Org, person_id: str) -> dict[str, Any]:
     """Erase a person (GDPR Art. 17) by any of their ids: events, ids and traits deleted and
     compacted out of the store file; closed statements keep their counts with a tombstone."""
-    meter = _meter(request)
-    report = await run_in_threadpool(meter.erase, org.name, person_id, actor(request))
+    meter = auth.meter_of(request)
+    report = await run_in_threadpool(meter.erase, org.name, person_id, auth.actor(request))
     return report.to_dict()
 
 
 @router.get("/orgs/{org}/audit")
 async def audit_log(request: Request, org: Org) -> dict[str, Any]:
     """The org's hash-chained audit log, oldest first, with the chain verified."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     entries = meter.audit.entries(org.name)
     check = meter.audit.verify(org.name)
     return {"entries": [e.to_dict() for e in entries], "verification": check.to_dict()}
@@ -73,11 +51,11 @@ async def audit_log(request: Request, org: Org) -> dict[str, Any]:
 async def set_rule(request: Request, org: Org, project: str, new: NewRule) -> dict[str, Any]:
     """Give a project a new activity rule: open months recount at once, closed months get
     restatements (reason rule-change)."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     rule: ActivityRule
     if isinstance(new.activity, str):
         rule = parse_rule_arg(new.activity, None)
     else:
         rule = ActivityRule.from_json(new.activity)
-    change = await run_in_threadpool(meter.set_rule, org.name, project, rule, actor(request))
+    change = await run_in_threadpool(meter.set_rule, org.name, project, rule, auth.actor(request))
     return change.to_dict()

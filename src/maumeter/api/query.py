@@ -13,34 +13,29 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
 from maumeter.core.months import Month
-from maumeter.meter import PERSON_FIELDS, ActivePerson, Meter
-from maumeter.store.duckdb import OrgInfo
+from maumeter.meter import PERSON_FIELDS, ActivePerson
 
-# What errors.py answers: 400, 401, 403, 404, 409 or 429 (never FastAPI's default 422).
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
-router = APIRouter(
-    prefix="/api/v1", tags=["query"], dependencies=[Security(auth.bearer_scheme)], responses=ERRORS
+router = auth.api_router("query")
+
+Org = auth.Org
+# YYYY-MM, year 0001 on (a month the core can hold).
+MONTH_PATTERN = (
+    r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
 )
-
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
 MonthParam = Annotated[
     str | None,
     Query(
         description="YYYY-MM; default: the current month in the org's time zone",
-        pattern=r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$",
+        pattern=MONTH_PATTERN,
     ),
 ]
 ProjectParam = Annotated[str | None, Query(description="one project; default: the org's pool")]
-
-
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
 
 
 def _month(value: str | None) -> Month | None:
@@ -53,7 +48,7 @@ async def usage(
 ) -> dict[str, Any]:
     """MAU of a month (identified, anonymous, impressions), the cap, the policy and how many
     persons the admission gate refused."""
-    result = await run_in_threadpool(_meter(request).mau, org.name, _month(month), project)
+    result = await run_in_threadpool(auth.meter_of(request).mau, org.name, _month(month), project)
     return result.to_dict()
 
 
@@ -67,7 +62,9 @@ async def series(
     project: ProjectParam = None,
 ) -> list[dict[str, Any]]:
     """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
-    points = await run_in_threadpool(_meter(request).series, org.name, metric, start, end, project)
+    points = await run_in_threadpool(
+        auth.meter_of(request).series, org.name, metric, start, end, project
+    )
     return [{"period": p, "value": v} for p, v in points]
 
 
@@ -105,7 +102,7 @@ async def persons(
     """The counted persons of a month, each with the event that first counted them (the list
     that reconciles with the count), streamed as CSV or JSON."""
     found = await run_in_threadpool(
-        _meter(request).active_persons, org.name, _month(month), project
+        auth.meter_of(request).active_persons, org.name, _month(month), project
     )
     if format == "csv":
         return StreamingResponse(_csv(found), media_type="text/csv")
@@ -116,5 +113,5 @@ async def persons(
 async def verify(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
     """Recount from the raw event log and compare with the live counts: ``equal``, or the
     precise difference per month and scope."""
-    result = await run_in_threadpool(_meter(request).verify, org.name, _month(month))
+    result = await run_in_threadpool(auth.meter_of(request).verify, org.name, _month(month))
     return result.to_dict()

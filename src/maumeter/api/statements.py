@@ -12,38 +12,26 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi import Path as PathParam
+from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
-from maumeter.api.privacy import actor
-from maumeter.api.query import ERRORS, MonthParam
+from maumeter.api.query import MONTH_PATTERN, MonthParam
 from maumeter.core.months import Month
-from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo
 
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["statements"],
-    dependencies=[Security(auth.bearer_scheme)],
-    responses=ERRORS,
-)
+router = auth.api_router("statements")
 
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+Org = auth.Org
 MonthPath = Annotated[
     str,
     PathParam(
         description="YYYY-MM, a month in the org's time zone",
-        pattern=r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$",
+        pattern=MONTH_PATTERN,
     ),
 ]
-
-
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
 
 
 def _month(value: str | None) -> Month | None:
@@ -54,9 +42,9 @@ def _month(value: str | None) -> Month | None:
 async def close(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
     """Close an ended month: freeze its statement and counted-person list (closing a closed
     month returns its statement as frozen)."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     found = await run_in_threadpool(
-        meter.statements.close, org.name, Month.parse(month), None, actor(request)
+        meter.statements.close, org.name, Month.parse(month), None, auth.actor(request)
     )
     return found.to_dict()
 
@@ -64,14 +52,16 @@ async def close(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
 @router.get("/orgs/{org}/statements")
 async def statements(request: Request, org: Org) -> list[dict[str, Any]]:
     """Every closed month's statement, oldest first, each with its restatements."""
-    found = await run_in_threadpool(_meter(request).statements.statements, org.name)
+    found = await run_in_threadpool(auth.meter_of(request).statements.statements, org.name)
     return [s.to_dict() for s in found]
 
 
 @router.get("/orgs/{org}/statements/{month}")
 async def statement(request: Request, org: Org, month: MonthPath) -> dict[str, Any]:
     """A closed month's frozen statement and the restatements made since."""
-    found = await run_in_threadpool(_meter(request).statements.get, org.name, Month.parse(month))
+    found = await run_in_threadpool(
+        auth.meter_of(request).statements.get, org.name, Month.parse(month)
+    )
     return found.to_dict()
 
 
@@ -92,7 +82,7 @@ async def persons(
     path = Path(name)
     try:
         await run_in_threadpool(
-            _meter(request).statements.export, org.name, Month.parse(month), path, format
+            auth.meter_of(request).statements.export, org.name, Month.parse(month), path, format
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -116,7 +106,7 @@ async def explain(
     """Why a person was or was not counted in a month: the first qualifying event and the rule
     that matched it, or the reason they were not (internal, bot, refused, no activity...)."""
     found = await run_in_threadpool(
-        _meter(request).statements.explain, org.name, person, _month(month)
+        auth.meter_of(request).statements.explain, org.name, person, _month(month)
     )
     return found.to_dict()
 
@@ -125,5 +115,7 @@ async def explain(
 async def inflation(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
     """Anonymous inflation of a month: anonymous share, persons identified later, and the MAU
     had every anonymous person been identified on first sight."""
-    found = await run_in_threadpool(_meter(request).statements.inflation, org.name, _month(month))
+    found = await run_in_threadpool(
+        auth.meter_of(request).statements.inflation, org.name, _month(month)
+    )
     return found.to_dict()

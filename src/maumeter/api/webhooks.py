@@ -9,27 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth
-from maumeter.api.privacy import actor
 from maumeter.api.query import MonthParam
 from maumeter.core.months import Month
-from maumeter.meter import Meter
-from maumeter.store.duckdb import OrgInfo
 
-# What errors.py answers: 400, 401, 403, 404, 409 or 429 (never FastAPI's default 422).
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"description": "{error, message, errors?}"}}
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["alerts and webhooks"],
-    dependencies=[Security(auth.bearer_scheme)],
-    responses=ERRORS,
-)
+router = auth.api_router("alerts and webhooks")
 
-Org = Annotated[OrgInfo, Depends(auth.org_reader)]
+Org = auth.Org
 
 
 class NewWebhook(BaseModel):
@@ -53,17 +43,13 @@ class AlertSettingsBody(BaseModel):
     )
 
 
-def _meter(request: Request) -> Meter:
-    return request.app.state.meter  # type: ignore[no-any-return]
-
-
 @router.post("/orgs/{org}/webhooks", status_code=201)
 async def add_webhook(request: Request, org: Org, new: NewWebhook) -> dict[str, Any]:
     """Register a webhook for the org's alerts. The answer holds its signing ``secret``, shown
     once: verify each delivery's ``Maumeter-Signature`` (``v1=`` HMAC-SHA256 of
     ``{Maumeter-Timestamp}.{body}``) with it, and drop repeats by ``Maumeter-Event-Id``."""
     hook, secret = await run_in_threadpool(
-        _meter(request).webhooks.add, org.name, new.url, actor(request)
+        auth.meter_of(request).webhooks.add, org.name, new.url, auth.actor(request)
     )
     return {**hook.to_dict(), "secret": secret}
 
@@ -71,7 +57,7 @@ async def add_webhook(request: Request, org: Org, new: NewWebhook) -> dict[str, 
 @router.get("/orgs/{org}/webhooks")
 async def list_webhooks(request: Request, org: Org) -> list[dict[str, Any]]:
     """The org's webhooks (never their secrets)."""
-    hooks = await run_in_threadpool(_meter(request).webhooks.list, org.name)
+    hooks = await run_in_threadpool(auth.meter_of(request).webhooks.list, org.name)
     return [h.to_dict() for h in hooks]
 
 
@@ -85,7 +71,9 @@ async def deliveries(
     """The delivery log, newest first: each alert delivery with its state (pending, delivered,
     failed, cancelled), its next attempt, and every attempt (time, status or error,
     duration)."""
-    found = await run_in_threadpool(_meter(request).webhooks.deliveries, org.name, webhook, limit)
+    found = await run_in_threadpool(
+        auth.meter_of(request).webhooks.deliveries, org.name, webhook, limit
+    )
     return [d.to_dict() for d in found]
 
 
@@ -93,7 +81,7 @@ async def deliveries(
 async def remove_webhook(request: Request, org: Org, webhook_id: int) -> dict[str, Any]:
     """Remove a webhook; its pending deliveries are cancelled, its log stays."""
     hook = await run_in_threadpool(
-        _meter(request).webhooks.remove, org.name, webhook_id, actor(request)
+        auth.meter_of(request).webhooks.remove, org.name, webhook_id, auth.actor(request)
     )
     return hook.to_dict()
 
@@ -106,12 +94,12 @@ async def alerts(
 ) -> dict[str, Any]:
     """The org's alert thresholds and the alerts fired in the month (each once)."""
     when = Month.parse(month) if month else None
-    return await run_in_threadpool(_meter(request).alerts.describe, org.name, when)
+    return await run_in_threadpool(auth.meter_of(request).alerts.describe, org.name, when)
 
 
 @router.put("/orgs/{org}/alerts")
 async def set_alerts(request: Request, org: Org, body: AlertSettingsBody) -> dict[str, Any]:
     """Set the thresholds and/or the projected alert; what is not given stays."""
-    meter = _meter(request)
+    meter = auth.meter_of(request)
     await run_in_threadpool(meter.alerts.configure, org.name, body.thresholds, body.projected)
     return await run_in_threadpool(meter.alerts.describe, org.name)

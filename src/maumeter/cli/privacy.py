@@ -11,11 +11,11 @@ from rich.table import Table
 from maumeter.cli.shell import (
     backend,
     emit_json,
-    fail,
     main,
     out,
+    rule_from,
+    rule_options,
 )
-from maumeter.core.activity import parse_rule_arg
 
 
 @main.command("erase")
@@ -75,8 +75,7 @@ def rule() -> None:
 @rule.command("set")
 @click.argument("org_name", metavar="ORG")
 @click.argument("project_name", metavar="PROJECT")
-@click.option("--activity", default=None, help="Preset: any-activity, sdk-load, ...")
-@click.option("--activity-json", default=None, metavar="RULE", help="A custom rule as JSON.")
+@rule_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def rule_set(
@@ -88,10 +87,8 @@ def rule_set(
     as_json: bool,
 ) -> None:
     """Give a project a new rule: open months recount now, closed months get restatements."""
-    if activity and activity_json:
-        fail("give --activity or --activity-json, not both")
+    found = rule_from(activity, activity_json)
     with backend(ctx) as store:
-        found = parse_rule_arg(activity, activity_json)
         change = store.set_rule(org_name, project_name, found)
     if as_json:
         emit_json(change)

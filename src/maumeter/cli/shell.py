@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
@@ -20,6 +20,7 @@ from maumeter import sidecar
 from maumeter.client import Backend, Local, Remote
 from maumeter.config import SETTINGS, privacy_secrets, setting
 from maumeter.config import tiers as config_tiers
+from maumeter.core.activity import ActivityRule, parse_rule_arg
 from maumeter.core.errors import InvalidInput, MaumeterError, StoreUnavailable
 from maumeter.core.months import Month
 from maumeter.meter import Meter
@@ -120,3 +121,25 @@ def emit_json(value: Any) -> None:
 def main(ctx: click.Context, db: str | None, server: str | None, token: str | None) -> None:
     """maumeter: exact monthly active users."""
     ctx.obj = {"db": db or setting("db"), "server": server, "token": token}
+
+
+def rule_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--activity PRESET`` / ``--activity-json RULE``, read with :func:`rule_from`."""
+    command = click.option(
+        "--activity-json", default=None, metavar="RULE", help="A custom rule as JSON."
+    )(command)
+    return click.option(
+        "--activity",
+        default=None,
+        help="Preset: any-activity, sdk-load, decisions-and-tracking, conversation.",
+    )(command)
+
+
+def rule_from(activity: str | None, activity_json: str | None) -> ActivityRule:
+    """The rule the two options name (the default preset when neither is given)."""
+    if activity and activity_json:
+        fail("give --activity or --activity-json, not both")
+    try:
+        return parse_rule_arg(activity, activity_json)
+    except MaumeterError as exc:
+        fail(exc.message)

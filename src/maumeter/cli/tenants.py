@@ -8,11 +8,11 @@ from rich.table import Table
 from maumeter.cli.shell import (
     backend,
     emit_json,
-    fail,
     main,
     out,
+    rule_from,
+    rule_options,
 )
-from maumeter.core.activity import parse_rule_arg
 
 
 @main.group()
@@ -71,12 +71,7 @@ def project() -> None:
 @project.command("create")
 @click.argument("org_name", metavar="ORG")
 @click.argument("name", metavar="PROJECT")
-@click.option(
-    "--activity",
-    default=None,
-    help="Preset: any-activity, sdk-load, decisions-and-tracking, conversation.",
-)
-@click.option("--activity-json", default=None, metavar="RULE", help="A custom rule as JSON.")
+@rule_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def project_create(
@@ -88,10 +83,8 @@ def project_create(
     as_json: bool,
 ) -> None:
     """Create a project and print its write key."""
-    if activity and activity_json:
-        fail("give --activity or --activity-json, not both")
+    rule = rule_from(activity, activity_json)
     with backend(ctx) as store:
-        rule = parse_rule_arg(activity, activity_json)
         info = store.create_project(org_name, name, rule)
     if as_json:
         emit_json({"org": org_name, "project": info["project"], "write_key": info["write_key"]})
