@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
 
+from maumeter.analytics.queries import Analytics
 from maumeter.billing.alerts import Alerts
 from maumeter.billing.audit import Audit
 from maumeter.billing.plans import Plans
@@ -40,12 +41,9 @@ from maumeter.core.keys import Key, KeyKind
 from maumeter.core.months import (
     Month,
     epoch_day,
-    period_label,
-    periods_in_range,
     zone,
 )
 from maumeter.core.plans import DEFAULT_TIERS, Plan, TierTable
-from maumeter.dayseries import DayPersons, days_between
 from maumeter.results import (
     PERSON_FIELDS,
     ActivePerson,
@@ -76,14 +74,11 @@ __all__ = [
 
 Clock = Callable[[], datetime]
 POLICIES = ("hard", "soft", "none")
-METRICS = ("dau", "wau", "mau", "rolling30")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 TOKEN = re.compile(r"^[!-~]{8,200}$")
 DEFAULT_DB = "maumeter.duckdb"
 IMPORT_CHUNK = 125_000
 MAX_CAP = 2**63 - 1
-MIN_YEAR, MAX_YEAR = 1970, 2999
-MAX_SERIES_DAYS = 3660  # ten years of days: a bound on one request's work
 
 
 def system_clock() -> datetime:
@@ -506,42 +501,25 @@ class Meter:
         return self.store.admit(org, project, event, received, month, cap)
 
     def series(
-        self, org: str, metric: str, start: date, end: date, project: str | None = None
+        self,
+        org: str,
+        metric: str,
+        start: date,
+        end: date,
+        project: str | None = None,
+        week_start: str = "monday",
     ) -> list[tuple[str, int]]:
-        """DAU per day, WAU per ISO week, MAU per calendar month (whole periods that overlap
-        the range), or rolling-30 for each day of the range: persons active in D-29..D."""
-        if metric not in METRICS:
-            raise InvalidInput.field(
-                "metric", f"expected one of {', '.join(METRICS)}, got {metric!r}"
-            )
-        if end < start:
-            raise InvalidInput.field("to", f"must not be before from ({start})")
-        if start.year < MIN_YEAR or end.year > MAX_YEAR:
-            raise InvalidInput.field("from", f"dates between {MIN_YEAR} and {MAX_YEAR} only")
-        if (end - start).days >= MAX_SERIES_DAYS:
-            raise InvalidInput.field(
-                "to", f"at most {MAX_SERIES_DAYS:,} days per series; ask for less at a time"
-            )
-        info = self.store.org(org)
-        target = self.store.project(org, project) if project is not None else None
-        pid = target.id if target else None
-        counts = self.store.counts(info)
-        with self.store.lock():
-            roots = roots_of(counts.graph)
-            internal = BitMap()
-            if pid is not None:
-                internal = counts.internal.get(pid, BitMap())
-            users_days = DayPersons(counts, pid, roots, internal)
-        if metric == "rolling30":
-            return [
-                (period_label(d, "day"), users_days.count(d - timedelta(days=29), d))
-                for d in days_between(start, end)
-            ]
-        unit = {"dau": "day", "wau": "week", "mau": "month"}[metric]
-        return [
-            (label, users_days.count(first, last))
-            for label, first, last in periods_in_range(start, end, unit)
-        ]
+        """DAU per day, WAU per week, MAU per calendar month (whole periods that overlap the
+        range), or rolling 7/30 days for each day of the range: persons active in D-6..D or
+        D-29..D. ``analytics.series`` has breakdowns and period bounds."""
+        points = self.analytics.series(org, metric, start, end, project, week_start)
+        return [(p.period, p.value) for p in points]
+
+    @cached_property
+    def analytics(self) -> Analytics:
+        """Engagement analytics: series, stickiness, lifecycle, retention, levels, segments,
+        growth, seasonality, forecasts, account health."""
+        return Analytics(self)
 
     def active_persons(
         self, org: str, month: Month | None = None, project: str | None = None

@@ -10,6 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from maumeter.analytics.series import METRICS
 from maumeter.cli.shell import (
     backend,
     day_option,
@@ -21,7 +22,7 @@ from maumeter.cli.shell import (
     opened,
     out,
 )
-from maumeter.meter import METRICS, PERSON_FIELDS
+from maumeter.meter import PERSON_FIELDS
 from maumeter.sources import count_rows
 
 

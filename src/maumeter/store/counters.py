@@ -46,7 +46,9 @@ def roots_of(graph: IdentityGraph) -> np.ndarray:
     """Every index's root, by pointer jumping over a copy of the forest (vectorised find)."""
     if not len(graph):
         return np.empty(0, dtype=np.int32)
-    roots = np.frombuffer(graph.parent, dtype=np.int32).copy()
+    # ``tobytes`` copies with the GIL held; a numpy view would export the array's buffer while
+    # numpy copies without the GIL, and the writer's next ``append`` would raise BufferError.
+    roots = np.frombuffer(graph.parent.tobytes(), dtype=np.int32).copy()
     while True:
         jumped = roots[roots]
         if np.array_equal(jumped, roots):
