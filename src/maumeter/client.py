@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from maumeter.analytics.answers import ANSWERS
 from maumeter.api.errors import STATUS
 from maumeter.billing.webhooks import Webhooks
 from maumeter.config import setting, webhook_policy
@@ -44,9 +45,7 @@ class Backend(Protocol):
     def create_project(self, org: str, name: str, rule: ActivityRule) -> dict[str, Any]: ...
     def projects(self, org: str) -> list[dict[str, Any]]: ...
     def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]: ...
-    def series(
-        self, org: str, metric: str, start: date, end: date, project: str | None
-    ) -> list[dict[str, Any]]: ...
+    def analytics(self, name: str, org: str, **arguments: Any) -> Any: ...
     def persons(
         self, org: str, month: Month | None, project: str | None
     ) -> Iterator[dict[str, Any]]: ...
@@ -98,11 +97,8 @@ class Local:
     def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]:
         return self.meter.mau(org, month, project).to_dict()
 
-    def series(
-        self, org: str, metric: str, start: date, end: date, project: str | None
-    ) -> list[dict[str, Any]]:
-        points = self.meter.series(org, metric, start, end, project)
-        return [{"period": p, "value": v} for p, v in points]
+    def analytics(self, name: str, org: str, **arguments: Any) -> Any:
+        return ANSWERS[name](self.meter, org, **arguments)
 
     def persons(
         self, org: str, month: Month | None, project: str | None
@@ -225,12 +221,14 @@ class Remote:
         params = _params(month=month, project=project)
         return self._call("GET", f"/api/v1/orgs/{org}/usage", params=params).json()  # type: ignore[no-any-return]
 
-    def series(
-        self, org: str, metric: str, start: date, end: date, project: str | None
-    ) -> list[dict[str, Any]]:
-        params = _params(metric=metric, project=project)
-        params.update({"from": start.isoformat(), "to": end.isoformat()})
-        return self._call("GET", f"/api/v1/orgs/{org}/series", params=params).json()  # type: ignore[no-any-return]
+    def analytics(self, name: str, org: str, **arguments: Any) -> Any:
+        """``GET /api/v1/orgs/{org}/{name}`` with the arguments as query parameters."""
+        renamed = {"start": "from", "end": "to"}
+        params = {
+            renamed.get(k, k): v.isoformat() if isinstance(v, date) else v
+            for k, v in arguments.items()
+        }
+        return self._call("GET", f"/api/v1/orgs/{org}/{name}", params=_params(**params)).json()
 
     def persons(
         self, org: str, month: Month | None, project: str | None

@@ -12,21 +12,23 @@ retention), the last 30 days (series, stickiness, frequency). One request covers
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pyroaring import BitMap
 
-from maumeter.analytics import cohorts, engagement
+from maumeter.analytics import breakdown, cohorts, engagement
 from maumeter.analytics import series as series_module
 from maumeter.analytics.daily import DailyIndex, Days
 from maumeter.analytics.engagement import Levels
+from maumeter.analytics.segments import Segments
 from maumeter.analytics.series import Point
 from maumeter.core.errors import InvalidInput
 from maumeter.core.intervals import check_interval, interval_index, interval_period
 from maumeter.core.levels import LevelRules
 from maumeter.core.lifecycle import LifecycleRow
-from maumeter.core.months import local_date, zone
+from maumeter.core.months import Month, local_date, zone
 from maumeter.core.retention import Cohort
 from maumeter.core.stickiness import DailyStickiness, Frequency, MonthlyStickiness
 from maumeter.store.duckdb import OrgInfo
@@ -96,14 +98,30 @@ class Analytics:
         end: date | None = None,
         project: str | None = None,
         week_start: str = "monday",
-        segments: dict[str | None, BitMap] | None = None,
+        by: str | None = None,
     ) -> list[Point]:
-        """DAU, WAU, MAU, rolling 7 or rolling 30 days (:mod:`maumeter.analytics.series`)."""
+        """DAU, WAU, MAU, rolling 7 or rolling 30 days (:mod:`maumeter.analytics.series`),
+        split by ``by`` (``trait:NAME``, ``property:NAME`` or ``device``;
+        :mod:`maumeter.analytics.breakdown`) when given."""
         series_module.check_metric(metric)
+        check_interval("week", week_start)
         start, end = self._range(org, start, end, 30)
-        return series_module.series(
-            self.days(org, project), metric, start, end, week_start, segments
-        )
+        days = self.days(org, project)
+        parts = None
+        if by is not None:
+            breakdown.parse_by(by)
+            info = self.meter.store.org(org)
+            pid = self.meter.store.project(org, project).id if project is not None else None
+            # whole weeks and months, and the windows of the first rolling days
+            first = min(start - timedelta(days=29), Month.of_date(start).first_day())
+            last = Month.of_date(end).last_day()
+            parts = breakdown.segment_days(self.meter, info, pid, days, first, last, by)
+        return series_module.series(days, metric, start, end, week_start, parts)
+
+    @cached_property
+    def segments(self) -> Segments:
+        """Segments of a month's MAU by trait or device, and the persons behind a cell."""
+        return Segments(self.meter)
 
     def stickiness(
         self,

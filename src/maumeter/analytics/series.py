@@ -10,19 +10,19 @@ Calendar periods are bitmap unions. Rolling windows slide a per-person counter o
 the window: each step adds one day's persons and removes the day that left, so a year of
 rolling-30 costs two day-sized numpy updates per day rather than 365 unions of 30 bitmaps.
 
-A breakdown splits every point by a segment (a trait's latest value, say): the counts of the
-point's persons in each segment, with the segments given as disjoint person bitmaps.
+A breakdown splits every point by a segment: each segment value comes with its own persons per
+day (a trait's holders, or the persons of the events carrying a property value), and each
+point gets the same metric computed over every segment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from pyroaring import BitMap
 
 from maumeter.analytics.daily import Days
 from maumeter.core.errors import InvalidInput
@@ -64,62 +64,46 @@ def series(
     start: date,
     end: date,
     week_start: str = "monday",
-    segments: Mapping[str | None, BitMap] | None = None,
+    parts: Mapping[str | None, Days] | None = None,
 ) -> list[Point]:
-    """The points of ``metric`` over ``[start, end]``; see the module docstring."""
+    """The points of ``metric`` over ``[start, end]``; with ``parts`` (a segment's persons per
+    day, for each segment value), each point also carries its count in every segment."""
     check_metric(metric)
     check_interval("week", week_start)
+    points = _points(days, metric, start, end, week_start)
+    if parts is None:
+        return points
+    cells = {value: _points(p, metric, start, end, week_start) for value, p in parts.items()}
+    return [
+        replace(
+            point,
+            breakdown=tuple(
+                sorted(
+                    ((value, found[i].value) for value, found in cells.items()),
+                    key=lambda c: (-c[1], c[0] is None, c[0] or ""),
+                )
+            ),
+        )
+        for i, point in enumerate(points)
+    ]
+
+
+def _points(days: Days, metric: str, start: date, end: date, week_start: str) -> list[Point]:
     if metric in ROLLING:
-        return _rolling(days, ROLLING[metric], start, end, segments)
+        return _rolling(days, ROLLING[metric], start, end)
     unit = CALENDAR[metric]
     points = []
     for index in interval_range(start, end, unit, week_start):
         period = interval_period(index, unit, week_start)
         persons = days.union(epoch_day(period.first), epoch_day(period.last))
-        points.append(
-            Point(
-                period.label,
-                period.first,
-                period.last,
-                len(persons),
-                _split(persons, segments),
-            )
-        )
+        points.append(Point(period.label, period.first, period.last, len(persons)))
     return points
 
 
-def _split(
-    persons: BitMap, segments: Mapping[str | None, BitMap] | None
-) -> tuple[tuple[str | None, int], ...] | None:
-    if segments is None:
-        return None
-    cells = [
-        (value, persons.intersection_cardinality(members)) for value, members in segments.items()
-    ]
-    return tuple(sorted(cells, key=lambda c: (-c[1], c[0] is None, c[0] or "")))
-
-
-def _rolling(
-    days: Days,
-    width: int,
-    start: date,
-    end: date,
-    segments: Mapping[str | None, BitMap] | None,
-) -> list[Point]:
+def _rolling(days: Days, width: int, start: date, end: date) -> list[Point]:
     first, last = epoch_day(start), epoch_day(end)
     if last < first:
         return []
-    if segments is not None:  # a split needs the window's persons, not only their number
-        return [
-            Point(
-                from_epoch_day(d).isoformat(),
-                from_epoch_day(d - width + 1),
-                from_epoch_day(d),
-                len(persons := days.union(d - width + 1, d)),
-                _split(persons, segments),
-            )
-            for d in range(first, last + 1)
-        ]
     counter = np.zeros(days.population() + 1, dtype=np.int16)
     active = 0
     points = []

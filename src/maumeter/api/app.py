@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from maumeter.api import (
     admin,
     admission,
+    analytics,
     errors,
     plans,
     posthog,
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(admission.router)
     app.include_router(posthog.router)
     app.include_router(query.router)
+    app.include_router(analytics.router)
     app.include_router(admin.router)
     app.include_router(plans.router)
     app.include_router(webhooks.router)

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -50,22 +49,6 @@ async def usage(
     persons the admission gate refused."""
     result = await run_in_threadpool(auth.meter_of(request).mau, org.name, _month(month), project)
     return result.to_dict()
-
-
-@router.get("/orgs/{org}/series")
-async def series(
-    request: Request,
-    org: Org,
-    metric: Annotated[Literal["dau", "wau", "mau", "rolling30"], Query()],
-    start: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")],
-    end: Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD")],
-    project: ProjectParam = None,
-) -> list[dict[str, Any]]:
-    """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
-    points = await run_in_threadpool(
-        auth.meter_of(request).series, org.name, metric, start, end, project
-    )
-    return [{"period": p, "value": v} for p, v in points]
 
 
 def _csv(persons: list[ActivePerson]) -> Iterator[str]:

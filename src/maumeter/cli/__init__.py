@@ -3,7 +3,17 @@
 Importing the modules registers their commands on :func:`main`.
 """
 
-from maumeter.cli import alerts, counting, plans, privacy, serving, statements, tenants
+from maumeter.cli import alerts, analytics, counting, plans, privacy, serving, statements, tenants
 from maumeter.cli.shell import main
 
-__all__ = ["alerts", "counting", "main", "plans", "privacy", "serving", "statements", "tenants"]
+__all__ = [
+    "alerts",
+    "analytics",
+    "counting",
+    "main",
+    "plans",
+    "privacy",
+    "serving",
+    "statements",
+    "tenants",
+]

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from maumeter.analytics.series import METRICS
 from maumeter.cli.shell import (
     backend,
-    day_option,
     emit_json,
     err,
     fail,
@@ -90,38 +87,6 @@ def mau(
         f"  impressions {usage['impressions']:,}"
         + (f"  refused {usage['refused']:,}" if usage["refused"] else "")
     )
-
-
-@main.command()
-@click.argument("org_name", metavar="ORG")
-@click.option("--metric", type=click.Choice(list(METRICS)), required=True)
-@click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
-@click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
-@click.option("--project", "project_name", default=None)
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def series(
-    ctx: click.Context,
-    org_name: str,
-    metric: str,
-    start: str,
-    end: str,
-    project_name: str | None,
-    as_json: bool,
-) -> None:
-    """DAU per day, WAU per ISO week, MAU per month, or rolling 30 days for each day."""
-    first, last = day_option(start, "--from"), day_option(end, "--to")
-    if last < first:
-        fail(f"--to: must not be before --from ({first})")
-    with backend(ctx) as store:
-        points = store.series(org_name, metric, first, last, project_name)
-    if as_json:
-        emit_json(points)
-        return
-    table = Table("period", metric)
-    for point in points:
-        table.add_row(point["period"], f"{point['value']:,}")
-    out.print(table)
 
 
 @main.command()
