@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -117,11 +117,13 @@ def scalar(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def naive_traits(records: list[dict[str, Any]], month: Month, trait: str) -> dict[str | None, int]:
-    persons, active = naive_active(records, month)
+def naive_latest(records: list[dict[str, Any]], until: date, trait: str) -> dict[Any, str]:
+    """Each person's latest value of ``trait`` as of the end of day ``until`` (UTC)."""
+    persons = Persons()
+    persons.feed(records)
     latest: dict[Any, tuple[str, int, str]] = {}
     for i, r in enumerate(records):
-        if month_of(r) > month:
+        if datetime.fromisoformat(r["timestamp"]).date() > until:
             continue
         value = None
         if r["type"] == "identify":
@@ -134,7 +136,13 @@ def naive_traits(records: list[dict[str, Any]], month: Month, trait: str) -> dic
         person = persons.of(r)
         if person not in latest or (stamp, i) > latest[person][:2]:
             latest[person] = (stamp, i, value)
-    return dict(Counter(latest[p][2] if p in latest else None for p in active))
+    return {person: value for person, (_, _, value) in latest.items()}
+
+
+def naive_traits(records: list[dict[str, Any]], month: Month, trait: str) -> dict[str | None, int]:
+    _, active = naive_active(records, month)
+    latest = naive_latest(records, month.last_day(), trait)
+    return dict(Counter(latest.get(p) for p in active))
 
 
 def naive_devices(records: list[dict[str, Any]], month: Month) -> dict[str | None, int]:
@@ -299,6 +307,30 @@ def test_to_dict_and_an_empty_month(meter: Meter) -> None:
     empty = segments.traits("o", Month(2023, 1), "country")
     assert (empty.mau, empty.cells) == (0, ())
     assert segments.devices("o", Month(2023, 1)).to_dict()["cells"] == []
+
+
+def test_latest_values_lists_every_person_with_a_value(meter: Meter) -> None:
+    """For series: every person with a value as of a day, counted this month or not."""
+    records = [
+        ev("identify", at("02-02"), userId="old", traits={"country": "FR"}),  # not active
+        ev("page", at("03-01"), anonymousId="v", context={"traits": {"country": "ES"}}),
+        ev("identify", at("03-20"), anonymousId="v", userId="ada", traits={"country": "DE"}),
+        ev("page", at("03-02"), userId="none"),
+    ]
+    setup(meter, records)
+    segments = Segments(meter)
+    graph = meter.store.counts(meter.org("o")).graph
+
+    def latest(until: date | None) -> dict[str, str]:
+        roots, values = segments.latest_values("o", MARCH, "country", until=until)
+        assert list(roots) == sorted(roots)
+        return {graph.values[r]: v for r, v in zip(roots.tolist(), values, strict=True)}
+
+    assert latest(None) == {"old": "FR", "ada": "DE"}
+    assert latest(date(2024, 3, 10)) == {"old": "FR", "ada": "ES"}
+    assert latest(date(2024, 2, 1)) == {}
+    with pytest.raises(InvalidInput):
+        segments.latest_values("o", MARCH, "")
 
 
 # ---- devices ---------------------------------------------------------------------------------
@@ -530,3 +562,7 @@ def test_traits_and_devices_match_the_naive_recount(
             assert page.total == n == len(page.persons)
             listed += page.persons
         assert sorted(listed) == [p.person for p in shared.active_persons(org, month)]
+    for until in (date(2024, 2, 29), date(2024, 3, 1), date(2024, 4, 30)):
+        roots, values = segments.latest_values(org, MARCH, "country", until=until)
+        assert len(set(roots.tolist())) == len(roots) == len(values)
+        assert Counter(values) == Counter(naive_latest(log, until, "country").values())

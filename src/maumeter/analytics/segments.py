@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +192,9 @@ class Segments:
         the cells sum to the MAU (persons without a value are in the ``None`` cell)."""
         _check_trait("trait", trait)
         info, _, snap = self._scope(org, month, project)
-        roots, codes, values = self._trait_values(info, month, trait, snap)
+        roots, codes, values = self._trait_values(
+            info, epoch_day(month.last_day()), trait, snap.roots, snap.member()
+        )
         tally = np.bincount(codes, minlength=len(values))
         cells: list[tuple[str | None, int]] = [
             (value, int(n)) for value, n in zip(values, tally, strict=True) if n
@@ -240,7 +243,9 @@ class Segments:
             roots, codes = self._device_pairs(info, month, target, snap)
             chosen = roots[codes == DEVICE_TYPES.index(value)]  # type: ignore[arg-type]
         else:
-            roots, codes, values = self._trait_values(info, month, trait, snap)
+            roots, codes, values = self._trait_values(
+                info, epoch_day(month.last_day()), trait, snap.roots, snap.member()
+            )
             if value is None:
                 valued = np.zeros(len(snap.roots), dtype=bool)
                 valued[roots] = True
@@ -252,6 +257,24 @@ class Segments:
         keys = sorted(snap.keys[int(r)] for r in chosen)
         page = tuple(keys[offset : offset + limit])
         return CellPersons(org, month, project, by, value, len(keys), page, limit, offset)
+
+    def latest_values(
+        self, org: str, month: Month, trait: str, until: date | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """Every person of the org with a value of ``trait`` as of the end of local day
+        ``until`` (default: the month's last day), counted or not, by the rules of
+        :meth:`traits`: ``(roots, values)``, the persons' root indices (distinct, ascending)
+        and each one's latest value. Persons without a value are not listed: intersect the
+        roots with the persons you break down; the ones missing have no value (``None``)."""
+        _check_trait("trait", trait)
+        store = self.meter.store
+        info = store.org(org)
+        counts = store.counts(info)
+        with store.lock():
+            roots = roots_of(counts.graph)
+        last = epoch_day(until if until is not None else month.last_day())
+        persons, codes, values = self._trait_values(info, last, trait, roots, None)
+        return persons, [values[c] for c in codes.tolist()]
 
     # ---- the work ----------------------------------------------------------------------------
 
@@ -273,28 +296,31 @@ class Segments:
         return info, target, _Snapshot(persons, roots, keys, internal)
 
     def _trait_values(
-        self, info: OrgInfo, month: Month, trait: str, snap: _Snapshot
+        self,
+        info: OrgInfo,
+        last_day: int,
+        trait: str,
+        roots_of_ids: np.ndarray,
+        member: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """The counted persons (roots) with a value of ``trait``, the code of each one's latest
-        value, and the values the codes stand for (distinct)."""
-        if len(snap.persons) == 0:
-            return snap.persons, snap.persons, []
+        """The persons (roots; only those ``member`` marks, when given) with a value of
+        ``trait`` on or before local epoch day ``last_day``, the code of each one's latest
+        value, and the values the codes stand for (distinct, sorted)."""
+        empty = np.empty(0, dtype=np.int64)
+        if len(roots_of_ids) == 0 or (member is not None and not member.any()):
+            return empty, empty, []
         pointer = "/" + trait.replace("~", "~0").replace("/", "~1")  # JSON Pointer, RFC 6901
-        params = {
-            "org": info.id,
-            "last": epoch_day(month.last_day()),
-            "own": pointer,
-            "ctx": "/traits" + pointer,
-        }
+        params = {"org": info.id, "last": last_day, "own": pointer, "ctx": "/traits" + pointer}
         table = self.meter.store.cursor().sql(_TRAITS_SQL, params=params).to_arrow_table()
         actors = table.column("actor").to_numpy().astype(np.int64)
-        keep = actors < len(snap.roots)  # ids created after the snapshot: not counted yet
-        roots = snap.roots[actors[keep]].astype(np.int64)
-        counted = snap.member()[roots]
-        keep[keep] = counted
-        roots = roots[counted]
+        keep = actors < len(roots_of_ids)  # ids created after the snapshot: not counted yet
+        roots = roots_of_ids[actors[keep]].astype(np.int64)
+        if member is not None:
+            counted = member[roots]
+            keep[keep] = counted
+            roots = roots[counted]
         if len(roots) == 0:
-            return roots, np.empty(0, dtype=np.int64), []
+            return empty, empty, []
         times = table.column("t").to_numpy()[keep]
         seqs = table.column("s").to_numpy()[keep]
         order = np.lexsort((seqs, times, roots))  # by person, then time, then log position
