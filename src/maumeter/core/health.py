@@ -4,16 +4,16 @@ The score is a weighted mean of five components, each mapped to 0..1 by a clampe
 between two documented breakpoints (below the first 0, above the second 1, a straight line
 between), so that every point of the score can be traced to an input:
 
-=============  ======  ==============================================================  ======
-component      weight  input                                                           0 → 1
-=============  ======  ==============================================================  ======
-trend          30      OLS slope of the last 3 complete months' MAU, per month, as a   −10 % → +5 %
-                       share of their mean
-at_risk        25      at-risk persons / persons of the last 90 days                   50 % → 0 %
-stickiness     20      mean DAU/MAU (last complete month or last 28 days)              0 → 25 %
-growth         15      month-over-month MAU growth                                     −15 % → +5 %
-utilisation    10      MAU / effective cap (see below)                                 20 % → 50 %
-=============  ======  ==============================================================  ======
+===========  ======  ======================================================  ============
+component    weight  input                                                   0 → 1
+===========  ======  ======================================================  ============
+trend        30      OLS slope of the last 3 complete months' MAU, per       −10 % → +5 %
+                     month, as a share of their mean
+at_risk      25      at-risk persons / persons of the last 90 days           50 % → 0 %
+stickiness   20      mean DAU/MAU (last complete month or last 28 days)      0 → 25 %
+growth       15      month-over-month MAU growth                             −15 % → +5 %
+utilisation  10      MAU / effective cap (see below)                         20 % → 50 %
+===========  ======  ======================================================  ============
 
 **Utilisation** uses the month-end projection when there is one, else the last complete month
 (MAU so far is an under-count early in a month and would read as a downgrade signal), and

@@ -41,6 +41,7 @@ from maumeter.core.plans import Tier, TierTable, recommend
 __all__ = ["Channel", "ChannelEstimate", "Estimate", "ProjectedMonth", "Worksheet", "estimate"]
 
 MAX_MONTHS = 120
+MAX_GROWTH = 100  # +10,000 % a year: beyond it the figures are not an estimate
 _CHANNEL_FIELDS = {"name", "monthly_visitors", "peak_visitors", "coverage", "bot_share"}
 _WORKSHEET_FIELDS = {"channels", "annual_growth", "overlap", "months"}
 
@@ -90,11 +91,12 @@ def _check_answers(
     annual_growth: Any, overlap: Any, months: Any, channels: int, problems: list[Problem]
 ) -> None:
     """The worksheet's scalar answers; ``channels`` is how many channels it has."""
-    if not _is_number(annual_growth) or annual_growth <= -1:
+    if not _is_number(annual_growth) or not -1 < annual_growth <= MAX_GROWTH:
         problems.append(
             Problem(
                 "annual_growth",
-                f"expected a fraction above -1 such as 0.2 (+20 % a year), got {annual_growth!r}",
+                f"expected a fraction above -1 and up to {MAX_GROWTH} such as 0.2 (+20 % a "
+                f"year), got {annual_growth!r}",
             )
         )
     _fraction(overlap, "overlap", problems, zero=True, one=False, example="0.1")
