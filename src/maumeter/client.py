@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from maumeter.analytics import answers
 from maumeter.analytics.answers import ANSWERS
 from maumeter.api.errors import STATUS
 from maumeter.billing.webhooks import Webhooks
@@ -46,6 +47,8 @@ class Backend(Protocol):
     def projects(self, org: str) -> list[dict[str, Any]]: ...
     def usage(self, org: str, month: Month | None, project: str | None) -> dict[str, Any]: ...
     def analytics(self, name: str, org: str, **arguments: Any) -> Any: ...
+    def accounts(self) -> list[dict[str, Any]]: ...
+    def worksheet(self, data: Any) -> dict[str, Any]: ...
     def persons(
         self, org: str, month: Month | None, project: str | None
     ) -> Iterator[dict[str, Any]]: ...
@@ -99,6 +102,12 @@ class Local:
 
     def analytics(self, name: str, org: str, **arguments: Any) -> Any:
         return ANSWERS[name](self.meter, org, **arguments)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return answers.accounts(self.meter)
+
+    def worksheet(self, data: Any) -> dict[str, Any]:
+        return answers.worksheet(self.meter, data)
 
     def persons(
         self, org: str, month: Month | None, project: str | None
@@ -229,6 +238,12 @@ class Remote:
             for k, v in arguments.items()
         }
         return self._call("GET", f"/api/v1/orgs/{org}/{name}", params=_params(**params)).json()
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/v1/accounts").json()  # type: ignore[no-any-return]
+
+    def worksheet(self, data: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/v1/worksheet", json=data).json()  # type: ignore[no-any-return]
 
     def persons(
         self, org: str, month: Month | None, project: str | None

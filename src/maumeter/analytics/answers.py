@@ -12,13 +12,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from maumeter.analytics.breakdown import parse_by
 from maumeter.core.errors import InvalidInput
 from maumeter.core.levels import LevelRules
+from maumeter.core.months import Month
 
 if TYPE_CHECKING:
     from maumeter.meter import Meter
 
-__all__ = ["ANSWERS", "level_rules"]
+__all__ = ["ANSWERS", "accounts", "level_rules", "worksheet"]
 
 
 def series(
@@ -149,6 +151,64 @@ def level_persons(
     return meter.analytics.level_persons(org, level, day, project, rules, previous, limit, offset)
 
 
+def segments(
+    meter: Meter,
+    org: str,
+    by: str,
+    month: Month | None = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    month = month or meter.current_month(org)
+    if by == "device":
+        return meter.analytics.segments.devices(org, month, project).to_dict()
+    kind, name = parse_by(by)
+    if kind != "trait":
+        raise InvalidInput.field("by", f"segments are by trait:NAME or device, got {by!r}")
+    return meter.analytics.segments.traits(org, month, name or "", project).to_dict()
+
+
+def segment_persons(
+    meter: Meter,
+    org: str,
+    by: str,
+    value: str | None = None,
+    month: Month | None = None,
+    project: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> dict[str, Any]:
+    month = month or meter.current_month(org)
+    found = meter.analytics.segments.persons(org, month, by, value, project, limit, offset)
+    return found.to_dict()
+
+
+def growth(meter: Meter, org: str, project: str | None = None) -> dict[str, Any]:
+    return {"org": org, "project": project, **meter.analytics.growth(org, project).to_dict()}
+
+
+def seasonality(
+    meter: Meter, org: str, series: str = "daily", project: str | None = None
+) -> dict[str, Any]:
+    found = meter.analytics.seasonality(org, series, project)
+    return {"org": org, "project": project, "series": series, **found.to_dict()}
+
+
+def forecast(meter: Meter, org: str, horizon: int = 12, level: float = 0.8) -> dict[str, Any]:
+    return meter.analytics.forecast(org, horizon, level)
+
+
+def health(meter: Meter, org: str) -> dict[str, Any]:
+    return meter.analytics.health(org)
+
+
+def accounts(meter: Meter) -> list[dict[str, Any]]:
+    return meter.analytics.accounts()
+
+
+def worksheet(meter: Meter, data: Any) -> dict[str, Any]:
+    return meter.analytics.worksheet(data).to_dict()
+
+
 ANSWERS: dict[str, Callable[..., Any]] = {
     "series": series,
     "stickiness": stickiness,
@@ -157,4 +217,10 @@ ANSWERS: dict[str, Callable[..., Any]] = {
     "retention": retention,
     "levels": levels,
     "levels/persons": level_persons,
+    "segments": segments,
+    "segments/persons": segment_persons,
+    "growth": growth,
+    "seasonality": seasonality,
+    "forecast": forecast,
+    "health": health,
 }

@@ -18,19 +18,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pyroaring import BitMap
 
-from maumeter.analytics import breakdown, cohorts, engagement
+from maumeter.analytics import breakdown, cohorts, engagement, outlook
+from maumeter.analytics import health as health_module
 from maumeter.analytics import series as series_module
 from maumeter.analytics.daily import DailyIndex, Days
 from maumeter.analytics.engagement import Levels
+from maumeter.analytics.seasonality import Decomposition
 from maumeter.analytics.segments import Segments
 from maumeter.analytics.series import Point
 from maumeter.core.errors import InvalidInput
+from maumeter.core.growth import Growth
 from maumeter.core.intervals import check_interval, interval_index, interval_period
 from maumeter.core.levels import LevelRules
 from maumeter.core.lifecycle import LifecycleRow
 from maumeter.core.months import Month, local_date, zone
 from maumeter.core.retention import Cohort
 from maumeter.core.stickiness import DailyStickiness, Frequency, MonthlyStickiness
+from maumeter.core.worksheet import Estimate, Worksheet, estimate
 from maumeter.store.duckdb import OrgInfo
 
 if TYPE_CHECKING:
@@ -62,6 +66,12 @@ class Analytics:
         info = self.meter.store.org(org)
         pid = self.meter.store.project(org, project).id if project is not None else None
         return self.index.days(info, pid)
+
+    def mau(self, org: str, month: Month, project: str | None = None) -> int:
+        """The live MAU of a month (the counted persons, internal ones removed)."""
+        info = self.meter.store.org(org)
+        target = self.meter.store.project(org, project) if project is not None else None
+        return self.meter.store.mau(info, month, target).mau
 
     def person_keys(self, org: str, roots: np.ndarray | BitMap) -> list[str]:
         """Person keys (the id each person is known by) of some roots, sorted."""
@@ -213,6 +223,40 @@ class Analytics:
             "total": len(keys),
             "persons": keys[offset : offset + limit],
         }
+
+    # ---- trends, forecasts, health, worksheet ----------------------------------------------
+
+    def history(self, org: str, project: str | None = None) -> list[tuple[Month, int]]:
+        """MAU of every complete month so far (:mod:`maumeter.analytics.outlook`)."""
+        return outlook.history(self, org, project)
+
+    def growth(self, org: str, project: str | None = None) -> Growth:
+        """MoM and YoY growth of each complete month, and the compound monthly growth."""
+        return outlook.month_growth(self, org, project)
+
+    def seasonality(
+        self, org: str, series: str = "daily", project: str | None = None
+    ) -> Decomposition:
+        """STL of daily DAU (weekly season) or monthly MAU (yearly season), or why not."""
+        return outlook.seasonality(self, org, series, project)
+
+    def forecast(self, org: str, horizon: int = 12, level: float = 0.8) -> dict[str, Any]:
+        """This month's end from its accrual, the next months by exponential smoothing, the
+        month the cap is reached and the tier that fits."""
+        return outlook.forecast(self, org, horizon, level)
+
+    def health(self, org: str) -> dict[str, Any]:
+        """The org's account health: score, churn flag, reasons, inputs."""
+        return health_module.account(self, org)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every org's health, riskiest first."""
+        return health_module.accounts(self)
+
+    def worksheet(self, data: Any) -> Estimate:
+        """Optimizely's MAU worksheet (channels, visitors, coverage, growth, bots) → MAU and
+        the tier that fits, on this meter's tier table."""
+        return estimate(Worksheet.parse(data), self.meter.tiers)
 
 
 def _check_range(start: date, end: date) -> None:

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from maumeter.analytics import answers
 from maumeter.api import auth
-from maumeter.api.query import ProjectParam
+from maumeter.api.query import MonthParam, ProjectParam
+from maumeter.core.months import Month
 
 router = auth.api_router("analytics")
 
@@ -32,6 +33,10 @@ WeekStart = Annotated[
 Level = Literal["highly_active", "active", "at_risk", "dormant"]
 Moved = Literal["highly_active", "active", "at_risk", "dormant", "absent"]
 Positive = Annotated[int | None, Query(ge=1, le=3660)]
+
+
+def _month(value: str | None) -> Month | None:
+    return Month.parse(value) if value is not None else None
 
 
 async def _answer(request: Request, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -181,3 +186,88 @@ async def level_persons(
         unseen_days,
         population_days,
     )
+
+
+By = Annotated[
+    str, Query(description="device, or trait:NAME (latest value per person)", max_length=210)
+]
+
+
+@router.get("/orgs/{org}/segments")
+async def segments(
+    request: Request,
+    org: Org,
+    by: By,
+    month: MonthParam = None,
+    project: ProjectParam = None,
+) -> dict[str, Any]:
+    """A month's MAU broken down by a trait's latest value (cells sum to the MAU) or by device
+    type (mobile / tablet / desktop / unknown; a person on two is in two cells)."""
+    return await _answer(request, "segments", org.name, by, _month(month), project)  # type: ignore[no-any-return]
+
+
+@router.get("/orgs/{org}/segments/persons")
+async def segment_persons(
+    request: Request,
+    org: Org,
+    by: By,
+    value: Annotated[str | None, Query(description="the cell; omit for no value")] = None,
+    month: MonthParam = None,
+    project: ProjectParam = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The persons behind one segment cell, sorted by key, one page."""
+    return await _answer(  # type: ignore[no-any-return]
+        request, "segments/persons", org.name, by, value, _month(month), project, limit, offset
+    )
+
+
+@router.get("/orgs/{org}/growth")
+async def growth(request: Request, org: Org, project: ProjectParam = None) -> dict[str, Any]:
+    """MoM and YoY growth of every complete month, and the compound monthly growth rate."""
+    return await _answer(request, "growth", org.name, project)  # type: ignore[no-any-return]
+
+
+@router.get("/orgs/{org}/seasonality")
+async def seasonality(
+    request: Request,
+    org: Org,
+    series: Annotated[Literal["daily", "monthly"], Query()] = "daily",
+    project: ProjectParam = None,
+) -> dict[str, Any]:
+    """STL decomposition of daily DAU (weekly season) or monthly MAU (yearly season) when two
+    full seasons exist; otherwise ``available: false`` and the reason."""
+    return await _answer(request, "seasonality", org.name, series, project)  # type: ignore[no-any-return]
+
+
+@router.get("/orgs/{org}/forecast")
+async def forecast(
+    request: Request,
+    org: Org,
+    horizon: Annotated[int, Query(ge=1, le=120)] = 12,
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+) -> dict[str, Any]:
+    """This month's end MAU from its accrual, the next months by exponential smoothing with
+    intervals, the month the cap is reached and the tier that fits."""
+    return await _answer(request, "forecast", org.name, horizon, level)  # type: ignore[no-any-return]
+
+
+@router.get("/orgs/{org}/health")
+async def health(request: Request, org: Org) -> dict[str, Any]:
+    """The org's account health: a 0–100 score, churn-risk flag, reasons and inputs."""
+    return await _answer(request, "health", org.name)  # type: ignore[no-any-return]
+
+
+@router.get("/accounts")
+async def accounts(request: Request, _: auth.Admin) -> list[dict[str, Any]]:
+    """Every org's account health, riskiest first (operator view; admin token)."""
+    meter = auth.meter_of(request)
+    return await run_in_threadpool(answers.accounts, meter)
+
+
+@router.post("/worksheet")
+async def worksheet(request: Request, _: auth.Reader, body: dict[str, Any]) -> dict[str, Any]:
+    """Optimizely's MAU worksheet as an estimator: channels (monthly unique visitors, peak,
+    share covered by the implementation, bot share), annual growth, overlap → MAU and tier."""
+    return await run_in_threadpool(answers.worksheet, auth.meter_of(request), body)

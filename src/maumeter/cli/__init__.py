@@ -3,7 +3,17 @@
 Importing the modules registers their commands on :func:`main`.
 """
 
-from maumeter.cli import alerts, analytics, counting, plans, privacy, serving, statements, tenants
+from maumeter.cli import (
+    alerts,
+    analytics,
+    counting,
+    outlook,
+    plans,
+    privacy,
+    serving,
+    statements,
+    tenants,
+)
 from maumeter.cli.shell import main
 
 __all__ = [
@@ -11,6 +21,7 @@ __all__ = [
     "analytics",
     "counting",
     "main",
+    "outlook",
     "plans",
     "privacy",
     "serving",

@@ -1,4 +1,5 @@
-"""Engagement analytics: series, stickiness, frequency, lifecycle, retention, activity levels.
+"""Engagement analytics: series, stickiness, frequency, lifecycle, retention, activity levels,
+segments.
 
 Each command prints a table, or with ``--json`` the document the API answers (in process, or
 through the running server holding the store).
@@ -14,7 +15,7 @@ import click
 from rich.table import Table
 
 from maumeter.analytics.series import METRICS
-from maumeter.cli.shell import backend, day_option, emit_json, fail, main, out
+from maumeter.cli.shell import backend, day_option, emit_json, fail, main, month_option, out
 
 INTERVALS = click.Choice(["day", "week", "month"])
 WEEK_STARTS = click.Choice(["monday", "sunday"])
@@ -39,9 +40,7 @@ def _range_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(
-        command
-    )
+    command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
     return click.option("--project", "project_name", default=None, help="One project.")(command)
 
 
@@ -316,6 +315,62 @@ def levels(
         limit=limit,
         offset=offset,
         **rules,
+    )
+    if as_json:
+        emit_json(found)
+        return
+    for person in found["persons"]:
+        click.echo(person)
+
+
+@main.command()
+@click.argument("org_name", metavar="ORG")
+@click.option("--by", required=True, help="device, or trait:NAME (e.g. trait:country).")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Default: the current month.")
+@click.option("--persons", "value", default=None, help="List the persons of this cell.")
+@click.option("--no-value", is_flag=True, help="List the persons without the trait.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@_common
+@click.pass_context
+def segments(
+    ctx: click.Context,
+    org_name: str,
+    by: str,
+    month: str | None,
+    value: str | None,
+    no_value: bool,
+    limit: int,
+    offset: int,
+    project_name: str | None,
+    as_json: bool,
+) -> None:
+    """A month's MAU by a trait's latest value or by device type, or the persons of a cell."""
+    when = month_option(month)
+    if value is None and not no_value:
+        found = _ask(ctx, "segments", org_name, by=by, month=when, project=project_name)
+        if as_json:
+            emit_json(found)
+            return
+        table = Table(found["dimension"], "persons", "share")
+        for cell in found["cells"]:
+            label = "(none)" if cell["value"] is None else cell["value"]
+            table.add_row(label, f"{cell['persons']:,}", _percent(cell["share"]))
+        out.print(table)
+        out.print(f"MAU {found['mau']:,} ({found['month']})")
+        return
+    if value is not None and no_value:
+        fail("give --persons VALUE or --no-value, not both")
+    found = _ask(
+        ctx,
+        "segments/persons",
+        org_name,
+        by=by,
+        value=value,
+        month=when,
+        project=project_name,
+        limit=limit,
+        offset=offset,
     )
     if as_json:
         emit_json(found)
