@@ -19,7 +19,9 @@ Checks that cannot hold by design are configured per operation, never switched o
 * ``positive_data_acceptance`` also allows 400 for ``POST /api/v1/orgs`` and ``POST
   …/projects`` (a name is 1-63 of ``[A-Za-z0-9._-]``, a time zone an IANA zone and an activity a
   preset or a rule; the document says ``string`` and gives the rules in the descriptions), and
-  for ``GET …/series`` (``to`` before ``from`` is a 400: no schema can say so), for closing a
+  for ``GET …/series`` and the other analytics (``to`` before ``from`` is a 400: no schema can
+  say so; nor that a level window must fit in its population, nor ``by``'s grammar; the worksheet's
+  bounds are in its description), for closing a
   month that has not ended, for setting a plan (the tier names come from the configured table,
   prices are decimals in strings) and for setting a rule (a preset name or a rule object).
 
@@ -57,6 +59,8 @@ TRACKING_STATUSES = {200, 400, 401, 403, 404, 405, 413, 415, 429}
 # elsewhere than on the (now bounded: 400) huge ranges.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2039, 12, 31)
 INT64_MAX = 2**63 - 1
+# Operations whose dates are kept in the window above.
+DATED = {"series", "stickiness", "frequency", "lifecycle", "retention", "levels", "persons"}
 # The fuzzing phase's examples; each phase's own cases (examples, coverage) come on top.
 FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=CI)
 
@@ -98,7 +102,16 @@ CONFIG: dict[str, Any] = {
             "include-name": [
                 "POST /api/v1/orgs",
                 "POST /api/v1/orgs/{org}/projects",
-                "GET /api/v1/orgs/{org}/series",
+                "GET /api/v1/orgs/{org}/series",  # and the analytics: dates, rules, by
+                "GET /api/v1/orgs/{org}/stickiness",
+                "GET /api/v1/orgs/{org}/frequency",
+                "GET /api/v1/orgs/{org}/lifecycle",
+                "GET /api/v1/orgs/{org}/retention",
+                "GET /api/v1/orgs/{org}/levels",
+                "GET /api/v1/orgs/{org}/levels/persons",
+                "GET /api/v1/orgs/{org}/segments",
+                "GET /api/v1/orgs/{org}/segments/persons",
+                "POST /api/v1/worksheet",  # visitors, shares and growth within their bounds
                 "POST /api/v1/orgs/{org}/webhooks",
                 "POST /api/v1/orgs/{org}/statements/{month}/close",  # 400 while the month runs
                 "PUT /api/v1/orgs/{org}/plan",  # a tier of the configured table; decimal prices
@@ -209,8 +222,8 @@ def steer(case: Case, target: Target) -> None:
     key_id = (case.path_parameters or {}).get("key_id")
     if key_id is not None and _as_int(key_id) in target.protected:
         case.path_parameters["key_id"] = target.spare
-    if path.endswith("/series") and case.query:
-        for name in ("from", "to"):
+    if path.rsplit("/", 1)[-1] in DATED and case.query:
+        for name in ("from", "to", "day"):
             if name in case.query:
                 case.query[name] = _clamp_day(case.query[name])
     if path == "/api/v1/orgs" and case.method == "POST" and isinstance(case.body, dict):

@@ -110,8 +110,11 @@ class Levels:
         return int(np.count_nonzero(self.now != ABSENT_CODE))
 
     def members(self, level: str) -> np.ndarray:
-        """The roots at ``level`` on ``day``, ascending."""
-        return np.flatnonzero(self.now == _code(level, "level"))
+        """The roots at ``level`` on ``day``, ascending (a level, not "absent")."""
+        code = _code(level, "level")
+        if code == ABSENT_CODE:
+            raise InvalidInput.field("level", "absent is a movement's end: give previous too")
+        return np.flatnonzero(self.now == code)
 
     def movement(self) -> dict[tuple[str, str], int]:
         """``(level then, level now) -> persons``; only pairs with someone in them."""
@@ -164,7 +167,7 @@ def _code(name: str, field_name: str) -> int:
 def classify(days: Days, day: date, rules: LevelRules) -> np.ndarray:
     """A level code per person root (absent outside the population window)."""
     d = epoch_day(day)
-    size = days.population() + 1
+    size = days.population()
     recent = np.zeros(size, dtype=np.int32)
     before = np.zeros(size, dtype=np.int32)
     lately = np.zeros(size, dtype=bool)
