@@ -128,11 +128,11 @@ def _event_days(
             "json_extract_string(context, '$.userAgent') AS ua"
         )
     con = store.cursor()
-    rows = con.execute(
+    rows = con.sql(
         f"SELECT project_id, actor, day, {value if kind == 'device' else value + ' AS v'} "
         "FROM events WHERE org_id = $org AND verdict = 'qualifies' "
         f"AND day BETWEEN $first AND $last{scope}",
-        params,
+        params=params,
     ).to_arrow_table()
     if kind == "device":
         rows = _with_device(rows)
