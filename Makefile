@@ -24,6 +24,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.service
 	$(BIN)/python -m bench.billing
+	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.forecast_backtest
 
 .PHONY: bench-service
 bench-service: $(STAMP)
