@@ -11,7 +11,8 @@ only the days that can have changed since:
 * every day when the internal persons changed or the counting state was rebuilt (a rule change
   or an erasure replaces it).
 
-Resolved days are replaced, never mutated, so a :class:`Days` snapshot handed to a query stays
+While the counting state's version is unchanged nothing is redone at all. Resolved days are
+replaced, never mutated, so a :class:`Days` snapshot handed to a query stays
 consistent while ingest goes on. State is read under the store's lock only to copy what changed
 (roots, the few grown bitmaps); the resolving runs outside it, so ingest is not held up.
 """
@@ -94,6 +95,7 @@ class _Scope:
     """What the index resolved for one scope, and from which state."""
 
     counts: OrgCounts | None = None
+    version: int = -1  # counts.version when resolved
     roots: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     sizes: dict[int, int] = field(default_factory=dict)  # day -> ids seen when resolved
     internal: dict[int, BitMap] = field(default_factory=dict)
@@ -121,6 +123,9 @@ class DailyIndex:
         store = self._store
         with store.lock():
             counts = store.counts(org)
+            if counts is scope.counts and counts.version == scope.version:
+                return  # nothing written since: the resolved days stand
+            version = counts.version
             roots = roots_of(counts.graph)
             by_day: dict[int, list[tuple[int, BitMap]]] = {}
             for (p, day), ids in counts.days.items():
@@ -154,7 +159,7 @@ class DailyIndex:
             persons[day] = _resolve(parts, roots, internal)
         for day in set(persons) - set(sizes):
             del persons[day]
-        scope.counts, scope.roots, scope.sizes = counts, roots, sizes
+        scope.counts, scope.version, scope.roots, scope.sizes = counts, version, roots, sizes
         scope.internal, scope.persons = internal, persons
 
 

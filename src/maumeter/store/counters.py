@@ -87,11 +87,16 @@ class OrgCounts:
         self.days: dict[tuple[int, int], BitMap] = {}
         self.users = BitMap()
         self.internal: dict[int, BitMap] = {}
+        # Bumped by every write: derived views (the analytics' daily index) skip their refresh
+        # while it is unchanged. The writer changes the identity graph only in the jobs whose
+        # commit then calls one of the writes below.
+        self.version = 0
 
     # ---- writes ----------------------------------------------------------------------------
 
     def add_ids(self, start: int) -> None:
         """Register ids created since index ``start`` (user ids go into ``users``)."""
+        self.version += 1
         kinds = np.frombuffer(bytes(self.graph.kinds[start:]), dtype=np.uint8)
         self.users |= bitmap(np.flatnonzero(kinds == IdKind.USER) + start)
 
@@ -100,6 +105,7 @@ class OrgCounts:
     ) -> None:
         """Qualifying events: parallel arrays of project id, actor index, local epoch day and
         the actor's current root."""
+        self.version += 1
         if len(actors) == 0:
             return
         day_key = projects.astype(np.int64) << 32 | (days.astype(np.int64) & 0xFFFFFFFF)
@@ -132,6 +138,7 @@ class OrgCounts:
 
     def apply_merges(self, absorbed: Iterable[int]) -> None:
         """Rewrite absorbed persons to their survivors' roots, everywhere a person is held."""
+        self.version += 1
         gone = BitMap(absorbed)
         if not gone:
             return
@@ -145,6 +152,7 @@ class OrgCounts:
                     table[slot] = persons
 
     def mark_internal(self, project: int, roots: np.ndarray) -> None:
+        self.version += 1
         current = self.internal.setdefault(project, BitMap())
         current |= bitmap(roots)
 
