@@ -96,18 +96,20 @@ class Levels:
     rules: LevelRules
     now: np.ndarray
     then: np.ndarray
+    tally_now: tuple[int, ...]  # persons per code (the last one: absent)
+    tally_then: tuple[int, ...]
 
     @property
     def counts(self) -> dict[str, int]:
-        return _count(self.now)
+        return {level: self.tally_now[i] for i, level in enumerate(LEVELS)}
 
     @property
     def previous_counts(self) -> dict[str, int]:
-        return _count(self.then)
+        return {level: self.tally_then[i] for i, level in enumerate(LEVELS)}
 
     @property
     def population(self) -> int:
-        return int(np.count_nonzero(self.now != ABSENT_CODE))
+        return sum(self.tally_now[:ABSENT_CODE])
 
     def members(self, level: str) -> np.ndarray:
         """The roots at ``level`` on ``day``, ascending (a level, not "absent")."""
@@ -153,46 +155,51 @@ class Levels:
         }
 
 
-def _count(codes: np.ndarray) -> dict[str, int]:
-    found = np.bincount(codes, minlength=ABSENT_CODE + 1)
-    return {level: int(found[i]) for i, level in enumerate(LEVELS)}
-
-
 def _code(name: str, field_name: str) -> int:
     if name not in _NAMES:
         raise InvalidInput.field(field_name, f"expected one of {', '.join(_NAMES)}, got {name!r}")
     return _NAMES.index(name)
 
 
-def classify(days: Days, day: date, rules: LevelRules) -> np.ndarray:
-    """A level code per person root (absent outside the population window)."""
+class _Window:
+    """The persons of consecutive days laid end to end, so any run of days is one slice."""
+
+    def __init__(self, days: Days, first: int, last: int) -> None:
+        arrays = [days.array(d) for d in range(first, last + 1)]
+        self.first = first
+        self.flat = np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint32)
+        self.ends = np.cumsum([0, *(len(a) for a in arrays)])
+
+    def span(self, first: int, last: int) -> np.ndarray:
+        """Every (person, day) of days ``first..last`` (a person once per active day)."""
+        return self.flat[self.ends[first - self.first] : self.ends[last - self.first + 1]]
+
+
+def classify(days: Days, day: date, rules: LevelRules, window: _Window | None = None) -> np.ndarray:
+    """A level code per person root (absent outside the population window).
+
+    Counts of active days are ``bincount``s over slices of the days laid end to end: a few
+    vectorised calls per date instead of one update per day."""
     d = epoch_day(day)
     size = days.population()
-    recent = np.zeros(size, dtype=np.int32)
-    before = np.zeros(size, dtype=np.int32)
-    lately = np.zeros(size, dtype=bool)
+    reach = max(rules.population_days, 2 * rules.window)
+    window = window or _Window(days, d - reach + 1, d)
     present = np.zeros(size, dtype=bool)
-    for k in range(rules.population_days):
-        ids = days.array(d - k)
-        if not len(ids):
-            continue
-        present[ids] = True
-        if k < rules.window:
-            recent[ids] += 1
-            if k < rules.unseen_days:
-                lately[ids] = True
-        elif k < 2 * rules.window:
-            before[ids] += 1
-    if 2 * rules.window > rules.population_days:  # "before" reaches past the population
-        for k in range(rules.population_days, 2 * rules.window):
-            before[days.array(d - k)] += 1
+    present[window.span(d - rules.population_days + 1, d)] = True
+    roots = np.flatnonzero(present)
+    recent = np.bincount(window.span(d - rules.window + 1, d), minlength=size)[roots]
+    before = np.bincount(window.span(d - 2 * rules.window + 1, d - rules.window), minlength=size)[
+        roots
+    ]
+    lately = np.zeros(size, dtype=bool)
+    lately[window.span(d - min(rules.unseen_days, rules.window) + 1, d)] = True
+    found = np.full(len(roots), LEVELS.index("active"), dtype=np.int8)
+    # precedence: dormant > at risk > highly active > active (later assignments win)
+    found[recent >= rules.highly_active_days] = LEVELS.index("highly_active")
+    found[(recent < before * rules.decline_ratio) | ~lately[roots]] = LEVELS.index("at_risk")
+    found[recent == 0] = LEVELS.index("dormant")
     codes = np.full(size, ABSENT_CODE, dtype=np.int8)
-    dormant = present & (recent == 0)
-    at_risk = present & ~dormant & ((recent < before * rules.decline_ratio) | ~lately)
-    highly = present & ~dormant & ~at_risk & (recent >= rules.highly_active_days)
-    active = present & ~dormant & ~at_risk & ~highly
-    for i, mask in enumerate((highly, active, at_risk, dormant)):
-        codes[mask] = i
+    codes[roots] = found
     return codes
 
 
@@ -200,4 +207,12 @@ def levels(days: Days, day: date, rules: LevelRules | None = None) -> Levels:
     """Levels on ``day`` and one window earlier (the movement's "previous period")."""
     rules = rules or LevelRules()
     previous = day - timedelta(days=rules.window)
-    return Levels(day, previous, rules, classify(days, day, rules), classify(days, previous, rules))
+    d = epoch_day(day)
+    window = _Window(days, d - rules.window - max(rules.population_days, 2 * rules.window) + 1, d)
+    now = classify(days, day, rules, window)
+    then = classify(days, previous, rules, window)
+    return Levels(day, previous, rules, now, then, _tally(now), _tally(then))
+
+
+def _tally(codes: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(n) for n in np.bincount(codes, minlength=ABSENT_CODE + 1))

@@ -105,6 +105,10 @@ class DuckDBStore:
         self._by_digest: dict[str, Key] = {}
         self._states: dict[int, OrgState] = {}
         self._plans: dict[int, str] = {}  # org id -> its plan as JSON (orgs with one set)
+        # Closed months' frozen MAU per org: statements are immutable once written, so this is
+        # dropped only when a write job touches the org (a close), guarded by a write count.
+        self._closed: dict[int, dict[int, int]] = {}
+        self._writes = 0
         self._next_seq = 0
         self._load()
         self._writer = Writer(quiet(con.cursor()), self._lock, self._reload, self._flush)
@@ -207,7 +211,12 @@ class DuckDBStore:
         and return its result once durably committed. ``orgs``: the orgs whose in-memory
         state the job touches (reloaded from the store if the transaction fails). Billing
         modules keep their SQL in their own store modules and write through here."""
-        return self._writer.submit(job, orgs)
+        try:
+            return self._writer.submit(job, orgs)
+        finally:
+            self._writes += 1
+            for org_id in orgs:
+                self._closed.pop(org_id, None)
 
     # ---- metadata --------------------------------------------------------------------------
 
@@ -489,12 +498,17 @@ class DuckDBStore:
 
     def closed_months(self, org: OrgInfo) -> dict[int, int]:
         """Month index -> MAU frozen by the statement of each closed month."""
-        rows = (
-            self.cursor()
-            .execute("SELECT month, mau FROM statements WHERE org_id = ?", [org.id])
-            .fetchall()
-        )
-        return dict(rows)
+        found = self._closed.get(org.id)
+        if found is None:
+            writes, generation = self._writes, self._generation
+            found = dict(
+                self.cursor()
+                .execute("SELECT month, mau FROM statements WHERE org_id = ?", [org.id])
+                .fetchall()
+            )
+            if writes == self._writes and generation == self._generation:
+                self._closed[org.id] = found
+        return dict(found)
 
     def refused(self, org: OrgInfo, month: Month) -> int:
         """Persons refused by the admission gate in a month."""
