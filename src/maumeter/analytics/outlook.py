@@ -18,6 +18,7 @@ read as a collapse.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from maumeter.analytics.forecast import MonthForecast, cap_month, fitting_tier, forecast_months
@@ -73,6 +74,14 @@ def seasonality(
     return decompose([p.value for p in points], [p.period for p in points], 7)
 
 
+@lru_cache(maxsize=1024)
+def _forecast(history: tuple[tuple[Month, int], ...], horizon: int, level: float) -> MonthForecast:
+    """Fitting is deterministic in the history, which changes at most when a month ends, a
+    late import lands or persons merge: the fit is kept per exact history (a cache that cannot
+    go stale)."""
+    return forecast_months(history, horizon, level)
+
+
 def forecast(
     analytics: Analytics, org: str, horizon: int = 12, level: float = 0.8
 ) -> dict[str, Any]:
@@ -80,7 +89,7 @@ def forecast(
     meter = analytics.meter
     live = meter.live_usage(org)
     past = history(analytics, org)
-    months: MonthForecast = forecast_months(past, horizon, level)
+    months = _forecast(tuple(past), horizon, level)
     cap = live.effective_cap
     reached = cap_month(months, cap)
     possible = cap_month(months, cap, possible=True)

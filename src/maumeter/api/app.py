@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from maumeter import dashboard
 from maumeter.api import (
     admin,
     admission,
@@ -80,4 +81,5 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    dashboard.install(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import threading
 
 import uvicorn
 from rich.console import Console
@@ -13,6 +14,7 @@ from maumeter.api.app import create_app
 from maumeter.billing.loop import Loop, Task
 from maumeter.billing.webhooks import DeliveryPolicy
 from maumeter.config import privacy_secrets, setting
+from maumeter.core.errors import MaumeterError
 from maumeter.core.plans import DEFAULT_TIERS, TierTable
 from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
 from maumeter.meter import Meter
@@ -34,6 +36,19 @@ def billing_tasks(meter: Meter) -> list[Task]:
         Task("close", 60.0, lambda now: meter.statements.auto_close(now, grace)),
         Task("restatements", 300.0, meter.statements.check),
     ]
+
+
+def _warm_up(meter: Meter) -> None:
+    """Import the statistics libraries (a second or two) and fit each org's forecast now, not
+    on the first dashboard page that shows them."""
+    import statsmodels.tsa.exponential_smoothing.ets
+    import statsmodels.tsa.seasonal  # noqa: F401
+
+    for info in meter.orgs():
+        try:
+            meter.analytics.forecast(info.name)
+        except MaumeterError:  # an org removed or busy meanwhile: its page will fit it
+            continue
 
 
 def _settle_garbage_collector() -> None:
@@ -93,6 +108,7 @@ def run(
         # (docker stop, systemd) instead of the process dying with the WAL left behind.
         signal.signal(signal.SIGTERM, _terminated)
         _settle_garbage_collector()
+        threading.Thread(target=_warm_up, args=(meter,), name="warm-up", daemon=True).start()
         loop = Loop(meter.clock, billing_tasks(meter))
         loop.start()
         try:
