@@ -120,16 +120,16 @@ def line_chart(
     shaded band. Every value gets a circle carrying its tooltip (transparent unless ``markers``
     or isolated between gaps: a lone value would otherwise be invisible). ``data-points``
     counts the series' values; the band's hover targets are ``line.band-point``."""
-    seen = set(x_labels)
-    extra = [lb for lb in dict.fromkeys(band.labels) if lb not in seen] if band else []
-    labels = [*x_labels, *extra]
+    head, tail = [str(lb) for lb in x_labels], [str(lb) for lb in band.labels] if band else []
+    seen = set(head)
+    labels = [*head, *(lb for lb in dict.fromkeys(tail) if lb not in seen)]
     pos: dict[str, int] = {}
     for i, lb in enumerate(labels):
         pos.setdefault(lb, i)
     rows = [_row(s, len(labels)) for s in series]
     spans = []  # (axis position, label, low, high) of the band, in axis order
     if band:
-        for lb, lo, hi in zip(band.labels, band.low, band.high, strict=True):
+        for lb, lo, hi in zip(tail, band.low, band.high, strict=True):
             a, b = _val(lo), _val(hi)
             if a is not None and b is not None:
                 spans.append((pos[lb], lb, min(a, b), max(a, b)))
@@ -230,7 +230,7 @@ def _bars(
     gap: float,
     keyed: bool,
 ) -> Markup:
-    cats = list(categories)
+    cats = [str(c) for c in categories]
     rows = [_row(s, len(cats)) for s in stacks]
     segs = []  # (series, category, base, end, value as given)
     for j in range(len(cats)):
@@ -284,6 +284,7 @@ def heatmap(
     """A grid of shares (retention: a row per cohort, a column per month after it): colour
     intensity grows with the value over 0..1, the value is written in the cell, None cells stay
     blank (a row may be shorter than the columns: a cohort's future). One ``g.cell`` per value."""
+    rows, columns = [str(r) for r in rows], [str(c) for c in columns]
     if len(values) != len(rows) or any(len(r) > len(columns) for r in values):
         raise ValueError("heatmap values must be one row per row label, at most one per column")
     cells = [
@@ -397,7 +398,7 @@ def hbar_chart(
     """Horizontal bars (MAU per project, experiment, flag or segment), in the order given, each
     with its value and its share of ``total`` (default: the sum of the values). One ``g.item``
     per finite value; a negative value draws no bar."""
-    rows = [(lb, v) for lb, x in items if (v := _val(x)) is not None]
+    rows = [(str(lb), v) for lb, x in items if (v := _val(x)) is not None]
     if not rows:
         return empty("hbar", title, width)
     tot = _val(total) if total is not None else sum(max(v, 0.0) for _, v in rows)
@@ -434,7 +435,9 @@ def sparkline(
     present = [v for v in vals if v is not None]
     if not present:
         return empty("sparkline", title, width, height, fixed=True)
-    names = list(labels) if labels is not None else [str(i + 1) for i in range(len(vals))]
+    names = (
+        [str(lb) for lb in labels] if labels is not None else [str(i + 1) for i in range(len(vals))]
+    )
     if len(names) != len(vals):
         raise ValueError("a sparkline needs one label per value")
     y = Linear(min(present), max(present), height - 4, 4)
