@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import signal
 import threading
+import time
 
 import uvicorn
 from rich.console import Console
@@ -16,7 +17,14 @@ from maumeter.billing.webhooks import DeliveryPolicy
 from maumeter.config import privacy_secrets, setting
 from maumeter.core.errors import MaumeterError
 from maumeter.core.plans import DEFAULT_TIERS, TierTable
-from maumeter.demo import DEMO_ORG, DEMO_SECRET_KEY, DEMO_WRITE_KEY, create_demo
+from maumeter.demo import (
+    DEMO_ORG,
+    DEMO_ORGS,
+    DEMO_SECRET_KEY,
+    DEMO_WRITE_KEY,
+    create_demo,
+    key_lines,
+)
 from maumeter.meter import Meter
 from maumeter.sidecar import LocalAdmin
 
@@ -83,12 +91,17 @@ def run(
         if created:
             console.print(f"admin token (shown once, keep it): [bold]{created}[/]")
         if demo and not meter.orgs():
+            meter.statements.configure(setting("experiment_key"), setting("flag_key"))
+            started = time.monotonic()
             create_demo(meter)
-            console.print(f"created the demo org [bold]{DEMO_ORG}[/] (project web) in {db}")
-        if demo and meter.authenticate(DEMO_WRITE_KEY) is not None:
+            names = ", ".join(spec.name for spec in DEMO_ORGS)
             console.print(
-                f"demo org {DEMO_ORG}: write key {DEMO_WRITE_KEY}, secret key {DEMO_SECRET_KEY}"
+                f"created the demo orgs [bold]{names}[/] in {db} "
+                f"({time.monotonic() - started:.1f} s)"
             )
+        if demo and meter.authenticate(DEMO_WRITE_KEY) is not None:
+            for line in key_lines(meter):
+                console.print(line)
             console.print("try:")
             console.print(
                 f"  curl -u {DEMO_WRITE_KEY}: -H 'Content-Type: application/json' "
