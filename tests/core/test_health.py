@@ -79,7 +79,9 @@ def test_utilisation_uses_the_projection_and_a_hard_cap_is_friction() -> None:
     full = HealthInputs("b", mau=1_000, projected_mau=1_400, cap=1_000, hard_cap=True)
     h = health(full)
     assert h.components["utilisation"] == 0.5
-    assert h.reasons[0] == "at its hard cap (1,400 of 1,000 MAU): new persons are refused"
+    assert h.reasons[0] == (
+        "at its hard cap of 1,000 MAU (demand projected at 1,400): new persons are refused"
+    )
     assert health(replace(full, hard_cap=False)).components["utilisation"] == 1.0  # overage
 
 

@@ -107,7 +107,8 @@ def test_alerts_fire_once_across_kill_and_restart(
     # the alert fired before the kill was delivered after the restart, from the queue
     first = next(d for d in log if d["payload"]["threshold"] == 80)
     assert [a["status"] for a in first["attempts"]][-1] == 200
-    assert any(a["status"] == 500 for a in first["attempts"])
+    # it failed before (the receiver's 500, or its client timeout on a loaded machine)
+    assert any(a["status"] == 500 or a["error"] for a in first["attempts"][:-1])
     assert len(first["attempts"]) >= 2
     # the receiver verified every signature, and got each alert (at least once; ids dedupe)
     assert receiver.received and all(r.verified for r in receiver.received)

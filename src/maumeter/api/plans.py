@@ -25,13 +25,13 @@ Reader = auth.Reader
 
 
 class Term(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     start: str = Field(description="first month of the contract, YYYY-MM")
     months: int = Field(ge=1, le=1200, description="length of the term in months")
 
 
 class Rollover(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     enabled: bool = False
     max_carried: int | None = Field(None, ge=0, description="most MAU carried into a month")
 
@@ -40,7 +40,7 @@ class PlanBody(BaseModel):
     """Fields left out take the tier's defaults (the default tier when neither ``tier`` nor
     ``allotment`` is given)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     tier: str | None = Field(None, description="a tier of GET /api/v1/tiers")
     allotment: int | None = Field(None, ge=0, description="custom tier: the monthly MAU")
     policy: Literal["hard", "soft", "none"] | None = None

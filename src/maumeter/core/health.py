@@ -206,7 +206,8 @@ def _components(inputs: HealthInputs) -> dict[str, tuple[float, str]]:
         if inputs.hard_cap and share >= 1:
             found["utilisation"] = (
                 HARD_CAP_FRICTION,
-                f"at its hard cap ({usage:,} of {inputs.cap:,} MAU): new persons are refused",
+                f"at its hard cap of {inputs.cap:,} MAU (demand projected at {usage:,}): "
+                "new persons are refused",
             )
         else:
             found["utilisation"] = (

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 LEVELS = ("highly_active", "active", "at_risk", "dormant")
+CARD = 400  # the drawing width of charts in a card (a third of the page): legible text
 
 
 def overview(data: dict[str, Any]) -> dict[str, Markup]:
@@ -46,6 +47,7 @@ def overview(data: dict[str, Any]) -> dict[str, Markup]:
             low=projection.get("low"),
             high=projection.get("high"),
             title=f"MAU of {live['month']} against the effective cap",
+            width=CARD,
         ),
         "identity": hbar_chart(
             [
@@ -55,6 +57,7 @@ def overview(data: dict[str, Any]) -> dict[str, Markup]:
             ],
             title="Identified, anonymous and refused persons this month",
             total=live["mau"] or None,
+            width=CARD,
         ),
     }
 
@@ -126,7 +129,7 @@ def trends(data: dict[str, Any]) -> dict[str, Markup]:
         "frequency": histogram(
             [(k, n) for k, n in data["frequency"]["counts"].items()],
             title="Persons by the number of days they were active, last 28 days",
-            unit="days",
+            unit="persons",
             y_label="persons",
         ),
         "seasonality": bar_chart(
@@ -183,11 +186,13 @@ def segments(data: dict[str, Any]) -> dict[str, Any]:
             _cells(data["devices"]),
             title=f"MAU by device type, {data['month']}",
             total=data["devices"]["mau"] or None,
+            width=CARD,
         ),
         "traits": hbar_chart(
             _cells(data["traits"])[:20],
             title=f"MAU by {data['trait']}, {data['month']}",
             total=data["traits"]["mau"] or None,
+            width=CARD,
         ),
         "levels": bar_chart(
             [levels["previous_day"], levels["day"]],
@@ -208,16 +213,19 @@ def projects(data: dict[str, Any]) -> dict[str, Markup]:
             [(p["project"], p["mau"]) for p in data["projects"]],
             title=f"MAU per project, {data['month']}",
             total=data["mau"] or None,
+            width=CARD,
         ),
         "experiments": hbar_chart(
             [(e["value"], e["mau"]) for e in data["experiments"]],
             title=f"MAU per experiment, {data['month']}",
             total=data["mau"] or None,
+            width=CARD,
         ),
         "flags": hbar_chart(
             [(f["value"], f["mau"]) for f in data["flags"]],
             title=f"MAU per flag, {data['month']}",
             total=data["mau"] or None,
+            width=CARD,
         ),
     }
 

@@ -8,16 +8,16 @@ the OpenAPI document: they are HTML for people, the API is for programs.
 
 from __future__ import annotations
 
-import io
+import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from maumeter.core.activity import parse_rule_arg
@@ -329,26 +329,27 @@ async def statements(request: Request, org: str) -> Response:
 
 @router.get("/orgs/{org}/statements/{month}/persons.{fmt}")
 async def statement_persons(request: Request, org: str, month: str, fmt: str) -> Response:
-    """The counted-person list of a closed month, as a download."""
+    """The counted-person list of a closed month, as a download: the same file the API and
+    ``maumeter statement --persons`` write."""
     _org(request, org)
     if fmt not in ("csv", "parquet"):
         raise NotFound(f"no such format {fmt!r}: csv or parquet")
-    table = await run_in_threadpool(_meter(request).statements.persons, org, Month.parse(month))
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        pacsv.write_csv(table, buffer)
-        media = "text/csv; charset=utf-8"
-    else:
-        pq.write_table(table, buffer)
-        media = "application/vnd.apache.parquet"
-    name = f"{org}-{month}-persons.{fmt}"
-    return _secure(
-        Response(
-            buffer.getvalue(),
-            media_type=media,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    handle, name = tempfile.mkstemp(suffix=f".{fmt}")
+    os.close(handle)
+    try:
+        await run_in_threadpool(
+            _meter(request).statements.export, org, Month.parse(month), name, fmt
         )
+    except BaseException:
+        os.unlink(name)
+        raise
+    response = FileResponse(
+        name,
+        media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet",
+        filename=f"{org}-{month}-persons.{fmt}",
+        background=BackgroundTask(os.unlink, name),
     )
+    return _secure(response)
 
 
 @router.get("/orgs/{org}/explain")
