@@ -18,17 +18,15 @@ from __future__ import annotations
 
 from datetime import date
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 from pyroaring import BitMap
 
+from maumeter.analytics import facets
 from maumeter.analytics.daily import Days
-from maumeter.core.devices import DEVICE_TYPES, device_type
 from maumeter.core.errors import InvalidInput
 from maumeter.core.months import Month, epoch_day
-from maumeter.store.counters import bitmap, groups
 from maumeter.store.duckdb import OrgInfo
 
 if TYPE_CHECKING:
@@ -111,76 +109,20 @@ def _event_days(
     kind: str,
     name: str | None,
 ) -> dict[str | None, Days]:
-    store = meter.store
-    with store.lock():
-        internal = {p: BitMap(bm) for p, bm in store.counts(info).internal.items()}
-    params: dict[str, Any] = {"org": info.id, "first": first, "last": last}
-    scope = ""
-    if project is not None:
-        scope = " AND project_id = $project"
-        params["project"] = project
-    if kind == "property":
-        params["path"] = '$."' + (name or "").replace("\\", "\\\\").replace('"', '\\"') + '"'
-        value = "json_extract_string(properties, $path)"
-    else:
-        value = (
-            "json_extract_string(context, '$.device.type') AS dt, "
-            "json_extract_string(context, '$.userAgent') AS ua"
-        )
-    con = store.cursor()
-    rows = con.sql(
-        f"SELECT project_id, actor, day, {value if kind == 'device' else value + ' AS v'} "
-        "FROM events WHERE org_id = $org AND verdict = 'qualifies' "
-        f"AND day BETWEEN $first AND $last{scope}",
-        params=params,
-    ).to_arrow_table()
-    if kind == "device":
-        rows = _with_device(rows)
-    actors = rows.column("actor").to_numpy().astype(np.int64)
-    keep = actors < len(days.roots)
-    roots = np.where(keep, days.roots[np.where(keep, actors, 0)], 0).astype(np.int64)
-    projects = rows.column("project_id").to_numpy()
-    for pid, excluded in internal.items():
-        if excluded:
-            keep &= ~((projects == pid) & np.isin(roots, np.asarray(excluded.to_array())))
-    codes, labels = _codes(rows.column("v"))
-    day_of = rows.column("day").to_numpy().astype(np.int64)
-    roots, codes, day_of = roots[keep], codes[keep], day_of[keep]
-    totals = {int(c): len(np.unique(roots[rows_])) for c, rows_ in groups(codes)}
-    ranked = sorted(totals, key=lambda c: (-totals[c], labels[c] is None, labels[c] or ""))
-    top = set(ranked[:TOP])
-    other = len(labels)
-    codes = np.where(np.isin(codes, list(top)), codes, other)
-    labels = [*labels, OTHER]
-    found: dict[str | None, dict[int, BitMap]] = {}
-    key = codes * (1 << 32) + (day_of - first)
-    for k, at in groups(key):
-        code, day = k >> 32, (k & 0xFFFFFFFF) + first
-        found.setdefault(labels[code], {})[day] = bitmap(roots[at])
-    return {value: Days(per_day, days.roots) for value, per_day in found.items()}
-
-
-def _with_device(rows: pa.Table) -> pa.Table:
-    """Replace the (device type, user agent) columns by the derived type, once per pair."""
-    dt, ua = rows.column("dt").to_pylist(), rows.column("ua").to_pylist()
-    kinds: dict[tuple[Any, Any], str] = {}
-    values = []
-    for pair in zip(dt, ua, strict=True):
-        found = kinds.get(pair)
-        if found is None:
-            found = kinds[pair] = device_type(*pair)
-        values.append(found)
-    assert all(v in DEVICE_TYPES for v in kinds.values())
-    return rows.drop_columns(["dt", "ua"]).append_column("v", pa.array(values, pa.string()))
-
-
-def _codes(column: Any) -> tuple[np.ndarray, list[str | None]]:
-    """Dictionary codes of a text column (null as its own value) and the labels."""
-    encoded = column.combine_chunks().dictionary_encode() if column.num_chunks else None
-    if encoded is None:
-        return np.empty(0, dtype=np.int64), []
-    labels: list[str | None] = encoded.dictionary.to_pylist()
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
-    codes = np.where(nulls, len(labels), np.nan_to_num(indices, nan=0)).astype(np.int64)
-    return codes, [*labels, None]
+    """From the facet index (:mod:`maumeter.analytics.facets`): the events are read once."""
+    by = "device" if kind == "device" else f"property:{name}"
+    slots = meter.analytics.facets.slots(info, by)
+    with meter.store.lock():
+        internal = {p: BitMap(bm) for p, bm in meter.store.counts(info).internal.items()}
+    found = facets.persons(slots, days.roots, internal, first, last, project)
+    totals = {value: len(facets.union(per_day.values())) for value, per_day in found.items()}
+    ranked = sorted(totals, key=lambda v: (-totals[v], v is None, v or ""))
+    kept = {v: found[v] for v in ranked[:TOP]}
+    rest = [found[v] for v in ranked[TOP:]]
+    if rest:
+        merged: dict[int, BitMap] = {}
+        for per_day in rest:
+            for day, people in per_day.items():
+                merged[day] = merged[day] | people if day in merged else BitMap(people)
+        kept[OTHER] = merged
+    return {value: Days(per_day, days.roots) for value, per_day in kept.items()}

@@ -23,6 +23,7 @@ from maumeter.analytics import health as health_module
 from maumeter.analytics import series as series_module
 from maumeter.analytics.daily import DailyIndex, Days
 from maumeter.analytics.engagement import Levels
+from maumeter.analytics.facets import FacetIndex
 from maumeter.analytics.seasonality import Decomposition
 from maumeter.analytics.segments import Segments
 from maumeter.analytics.series import Point
@@ -54,6 +55,7 @@ class Analytics:
     def __init__(self, meter: Meter) -> None:
         self.meter = meter
         self.index = DailyIndex(meter.store)
+        self.facets = FacetIndex(meter.store)
 
     # ---- scope and dates -------------------------------------------------------------------
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,7 +48,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyroaring import BitMap
 
-from maumeter.core.devices import DEVICE_TYPES, device_type_of_context
+from maumeter.analytics import facets
+from maumeter.core.devices import DEVICE_TYPES
 from maumeter.core.errors import InvalidInput
 from maumeter.core.months import Month, epoch_day
 from maumeter.store.counters import roots_of
@@ -99,14 +99,6 @@ SELECT actor, k.t AS t, k.s AS s,
        CASE WHEN k.jt = 'VARCHAR' THEN 's' || (k.v ->> '$') ELSE 'j' || k.v::VARCHAR END AS v
 FROM latest
 """
-_DEVICE_SOURCE = """
-    SELECT project_id, actor,
-           json_extract(context, '$.device.type')::VARCHAR AS dt,
-           json_extract(context, '$.userAgent')::VARCHAR AS ua
-    FROM events
-    WHERE org_id = $org AND verdict = 'qualifies' AND day BETWEEN $first AND $last
-"""
-_names = count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,55 +329,24 @@ class Segments:
     def _device_pairs(
         self, info: OrgInfo, month: Month, target: ProjectInfo | None, snap: _Snapshot
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct (person root, device type code) of the month's qualifying events."""
-        if len(snap.persons) == 0:
-            return snap.persons, snap.persons
-        con = self.meter.store.cursor()
-        params: dict[str, Any] = {
-            "org": info.id,
-            "first": epoch_day(month.first_day()),
-            "last": epoch_day(month.last_day()),
-        }
-        source = _DEVICE_SOURCE
-        if target is not None:
-            source += " AND project_id = $project"
-            params["project"] = target.id
-        pairs = con.execute(
-            f"SELECT DISTINCT dt, ua FROM ({source})", params
-        ).fetchall()  # few: one per distinct user agent
-        kinds = pa.table(
-            {
-                "dt": pa.array([dt for dt, _ in pairs], pa.string()),
-                "ua": pa.array([ua for _, ua in pairs], pa.string()),
-                "code": pa.array(
-                    [DEVICE_TYPES.index(_device_of(dt, ua)) for dt, ua in pairs], pa.int8()
-                ),
-            }
+        """Distinct (person root, device type code) of the month's qualifying events, from the
+        facet index (:mod:`maumeter.analytics.facets`: each event is read once, ever)."""
+        slots = self.meter.analytics.facets.slots(info, facets.DEVICE)
+        first, last = epoch_day(month.first_day()), epoch_day(month.last_day())
+        found = facets.persons(
+            slots, snap.roots, snap.internal, first, last, target.id if target else None
         )
-        name = f"_segment_devices_{next(_names)}"
-        con.register(name, kinds)
-        try:
-            rows = con.execute(
-                f"SELECT DISTINCT s.project_id, s.actor, k.code FROM ({source}) s JOIN {name} k "
-                "ON s.dt IS NOT DISTINCT FROM k.dt AND s.ua IS NOT DISTINCT FROM k.ua",
-                params,
-            ).fetchnumpy()
-        finally:
-            con.unregister(name)
-        actors = np.asarray(rows["actor"], dtype=np.int64)
-        projects = np.asarray(rows["project_id"], dtype=np.int64)
-        codes = np.asarray(rows["code"], dtype=np.int64)
-        keep = actors < len(snap.roots)
-        roots = np.zeros(len(actors), dtype=np.int64)
-        roots[keep] = snap.roots[actors[keep]]
-        keep &= snap.member()[roots]
-        for project, excluded in snap.internal.items():
-            if excluded:
-                inside = np.zeros(len(snap.roots), dtype=bool)
-                inside[np.asarray(excluded.to_array(), dtype=np.int64)] = True
-                keep &= ~((projects == project) & inside[roots])
-        unique = _distinct(roots[keep] * len(DEVICE_TYPES) + codes[keep])
-        return unique // len(DEVICE_TYPES), unique % len(DEVICE_TYPES)
+        member = snap.member()
+        roots: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        for kind, per_day in found.items():
+            people = np.asarray(facets.union(per_day.values()).to_array(), dtype=np.int64)
+            people = people[member[people]]
+            roots.append(people)
+            codes.append(np.full(len(people), DEVICE_TYPES.index(kind), dtype=np.int64))
+        if not roots:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(roots), np.concatenate(codes)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -406,16 +367,6 @@ def _parse_by(by: Any) -> str | None:
         _check_trait("by", by[len(TRAIT) :])
         return by[len(TRAIT) :]
     raise InvalidInput.field("by", f"expected 'device' or 'trait:<name>', got {by!r}")
-
-
-def _device_of(reported: str | None, user_agent: str | None) -> str:
-    """The device type of a (``device.type``, ``userAgent``) pair, both as JSON text."""
-    context: dict[str, Any] = {}
-    if reported is not None:
-        context["device"] = {"type": json.loads(reported)}
-    if user_agent is not None:
-        context["userAgent"] = json.loads(user_agent)
-    return device_type_of_context(context)
 
 
 def _value(tagged: str) -> str:
