@@ -30,7 +30,7 @@ from maumeter.core.months import Month, epoch_day
 from maumeter.store.duckdb import OrgInfo
 
 if TYPE_CHECKING:
-    from maumeter.meter import Meter
+    from maumeter.analytics.queries import Analytics
 
 __all__ = ["OTHER", "TOP", "parse_by", "segment_days"]
 
@@ -54,7 +54,7 @@ def parse_by(by: str) -> tuple[str, str | None]:
 
 
 def segment_days(
-    meter: Meter,
+    analytics: Analytics,
     info: OrgInfo,
     project: int | None,
     days: Days,
@@ -68,11 +68,11 @@ def segment_days(
     first, last = epoch_day(start), epoch_day(end)
     if kind == "trait":
         assert name is not None
-        roots, values = meter.analytics.segments.latest_values(
+        roots, values = analytics.segments.latest_values(
             info.name, Month.of_date(end), name, until=end
         )
         return _trait_days(days, roots, values, first, last)
-    return _event_days(meter, info, project, days, first, last, kind, name)
+    return _event_days(analytics, info, project, days, first, last, kind, name)
 
 
 def _trait_days(
@@ -100,7 +100,7 @@ def _trait_days(
 
 
 def _event_days(
-    meter: Meter,
+    analytics: Analytics,
     info: OrgInfo,
     project: int | None,
     days: Days,
@@ -111,9 +111,10 @@ def _event_days(
 ) -> dict[str | None, Days]:
     """From the facet index (:mod:`maumeter.analytics.facets`): the events are read once."""
     by = "device" if kind == "device" else f"property:{name}"
-    slots = meter.analytics.facets.slots(info, by)
-    with meter.store.lock():
-        internal = {p: BitMap(bm) for p, bm in meter.store.counts(info).internal.items()}
+    slots = analytics.facets.slots(info, by)
+    store = analytics.meter.store
+    with store.lock():
+        internal = {p: BitMap(bm) for p, bm in store.counts(info).internal.items()}
     found = facets.persons(slots, days.roots, internal, first, last, project)
     totals = {value: len(facets.union(per_day.values())) for value, per_day in found.items()}
     ranked = sorted(totals, key=lambda v: (-totals[v], v is None, v or ""))

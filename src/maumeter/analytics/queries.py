@@ -27,6 +27,7 @@ from maumeter.analytics.facets import FacetIndex
 from maumeter.analytics.seasonality import Decomposition
 from maumeter.analytics.segments import Segments
 from maumeter.analytics.series import Point
+from maumeter.analytics.traits import TraitIndex
 from maumeter.core.errors import InvalidInput
 from maumeter.core.growth import Growth
 from maumeter.core.intervals import check_interval, interval_index, interval_period
@@ -56,6 +57,7 @@ class Analytics:
         self.meter = meter
         self.index = DailyIndex(meter.store)
         self.facets = FacetIndex(meter.store)
+        self.traits = TraitIndex(meter.store)
 
     # ---- scope and dates -------------------------------------------------------------------
 
@@ -127,13 +129,13 @@ class Analytics:
             # whole weeks and months, and the windows of the first rolling days
             first = min(start - timedelta(days=29), Month.of_date(start).first_day())
             last = Month.of_date(end).last_day()
-            parts = breakdown.segment_days(self.meter, info, pid, days, first, last, by)
+            parts = breakdown.segment_days(self, info, pid, days, first, last, by)
         return series_module.series(days, metric, start, end, week_start, parts)
 
     @cached_property
     def segments(self) -> Segments:
         """Segments of a month's MAU by trait or device, and the persons behind a cell."""
-        return Segments(self.meter)
+        return Segments(self.meter, self)
 
     def stickiness(
         self,

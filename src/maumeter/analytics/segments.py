@@ -38,17 +38,14 @@ At one million persons (three million events, two cores) a breakdown takes one t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from pyroaring import BitMap
 
-from maumeter.analytics import facets
+from maumeter.analytics import facets, traits
 from maumeter.core.devices import DEVICE_TYPES
 from maumeter.core.errors import InvalidInput
 from maumeter.core.months import Month, epoch_day
@@ -56,6 +53,7 @@ from maumeter.store.counters import roots_of
 from maumeter.store.duckdb import OrgInfo, ProjectInfo, month_index
 
 if TYPE_CHECKING:
+    from maumeter.analytics.queries import Analytics
     from maumeter.meter import Meter
 
 __all__ = [
@@ -74,31 +72,6 @@ TRAIT = "trait:"
 MAX_TRAIT_CHARS = 200
 MAX_LIMIT = 100_000
 NONE_LABEL = "(none)"  # how the faces show the None cell of a trait
-
-_NO_VALUE = "('OBJECT', 'ARRAY', 'NULL')"
-# MATERIALIZED: DuckDB would otherwise copy the value's expression into every filter term and
-# parse the JSON again for each (three times slower). Values come back tagged: "s" + a string,
-# "j" + the JSON text of a number or boolean.
-_TRAITS_SQL = f"""
-WITH carried AS MATERIALIZED (
-    SELECT actor, epoch_us(billing_time) AS t, seq,
-           CASE WHEN type = 'identify' AND json_type(traits, $own) NOT IN {_NO_VALUE}
-                THEN json_extract(traits, $own)
-                ELSE json_extract(context, $ctx) END AS v
-    FROM events
-    WHERE org_id = $org AND day <= $last
-      AND ((type = 'identify' AND traits IS NOT NULL) OR contains(context, '"traits"'))
-), typed AS MATERIALIZED (
-    SELECT actor, t, seq, v, json_type(v) AS jt FROM carried
-), latest AS (
-    SELECT actor, max({{'t': t, 's': seq, 'jt': jt, 'v': v}}) AS k
-    FROM typed WHERE jt NOT IN {_NO_VALUE}
-    GROUP BY actor
-)
-SELECT actor, k.t AS t, k.s AS s,
-       CASE WHEN k.jt = 'VARCHAR' THEN 's' || (k.v ->> '$') ELSE 'j' || k.v::VARCHAR END AS v
-FROM latest
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +147,13 @@ class _Snapshot:
 class Segments:
     """Breakdowns of a month's MAU by person trait and by device type."""
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, analytics: Analytics | None = None) -> None:
         self.meter = meter
+        self._analytics = analytics  # whose indexes to read (default: the meter's)
+
+    @property
+    def analytics(self) -> Analytics:
+        return self._analytics if self._analytics is not None else self.meter.analytics
 
     # ---- breakdowns --------------------------------------------------------------------------
 
@@ -301,37 +279,17 @@ class Segments:
         empty = np.empty(0, dtype=np.int64)
         if len(roots_of_ids) == 0 or (member is not None and not member.any()):
             return empty, empty, []
-        pointer = "/" + trait.replace("~", "~0").replace("/", "~1")  # JSON Pointer, RFC 6901
-        params = {"org": info.id, "last": last_day, "own": pointer, "ctx": "/traits" + pointer}
-        table = self.meter.store.cursor().sql(_TRAITS_SQL, params=params).to_arrow_table()
-        actors = table.column("actor").to_numpy().astype(np.int64)
-        keep = actors < len(roots_of_ids)  # ids created after the snapshot: not counted yet
-        roots = roots_of_ids[actors[keep]].astype(np.int64)
-        if member is not None:
-            counted = member[roots]
-            keep[keep] = counted
-            roots = roots[counted]
-        if len(roots) == 0:
-            return empty, empty, []
-        times = table.column("t").to_numpy()[keep]
-        seqs = table.column("s").to_numpy()[keep]
-        order = np.lexsort((seqs, times, roots))  # by person, then time, then log position
-        ordered = roots[order]
-        winners = order[np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))]
-        encoded = pc.dictionary_encode(table.column("v").combine_chunks().filter(pa.array(keep)))
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)[winners]
-        labels = [_value(tagged) for tagged in encoded.dictionary.to_pylist()]
-        values = sorted(set(labels))  # "42" and 42 are one value: merge their codes
-        position = {value: i for i, value in enumerate(values)}
-        remap = np.array([position[label] for label in labels], dtype=np.int64)
-        return roots[winners], remap[codes], values
+        # The trait index (maumeter.analytics.traits) reads each event carrying it once.
+        found = self.analytics.traits.values(info, trait)
+        persons, codes = traits.latest_per_person(found, last_day, roots_of_ids, member)
+        return persons, codes, list(found.labels)
 
     def _device_pairs(
         self, info: OrgInfo, month: Month, target: ProjectInfo | None, snap: _Snapshot
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (person root, device type code) of the month's qualifying events, from the
         facet index (:mod:`maumeter.analytics.facets`: each event is read once, ever)."""
-        slots = self.meter.analytics.facets.slots(info, facets.DEVICE)
+        slots = self.analytics.facets.slots(info, facets.DEVICE)
         first, last = epoch_day(month.first_day()), epoch_day(month.last_day())
         found = facets.persons(
             slots, snap.roots, snap.internal, first, last, target.id if target else None
@@ -367,14 +325,6 @@ def _parse_by(by: Any) -> str | None:
         _check_trait("by", by[len(TRAIT) :])
         return by[len(TRAIT) :]
     raise InvalidInput.field("by", f"expected 'device' or 'trait:<name>', got {by!r}")
-
-
-def _value(tagged: str) -> str:
-    """A value as a cell shows it: a string as it is; a number or boolean as its JSON text,
-    written as Python writes it (DuckDB re-renders ``1e20`` as ``100000000000000000000.0``)."""
-    if tagged[0] == "s":
-        return tagged[1:]
-    return json.dumps(json.loads(tagged[1:]))
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
