@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.forecast_backtest
+	$(BIN)/python -m bench.dashboard
 
 .PHONY: bench-service
 bench-service: $(STAMP)

@@ -108,6 +108,12 @@ def main() -> None:
         "persons, clock at 2024-06-30). Each page's data from the meter and its SVG charts, "
         f"in process; cold = first request after the open, warm = median of {args.repeat}.",
         "",
+        "Cold includes one-time work that `maumeter serve` does in a background warm-up at "
+        "start, before anyone asks: importing statsmodels and fitting each org's forecast "
+        "(trends), and reading the log once for the device, experiment and flag facets and "
+        "the `country` trait (segments, projects). After it, the facet and trait indexes "
+        "read only the events appended since the last request.",
+        "",
         "| page | warm (ms) | cold (ms) | ≤ 300 ms warm |",
         "|---|--:|--:|:-:|",
         *(

@@ -47,15 +47,21 @@ def billing_tasks(meter: Meter) -> list[Task]:
 
 
 def _warm_up(meter: Meter) -> None:
-    """Import the statistics libraries (a second or two) and fit each org's forecast now, not
-    on the first dashboard page that shows them."""
+    """Import the statistics libraries (a second or two), fit each org's forecast and read its
+    event facets now, not on the first dashboard page that shows them."""
     import statsmodels.tsa.exponential_smoothing.ets
     import statsmodels.tsa.seasonal  # noqa: F401
 
+    a = meter.analytics
     for info in meter.orgs():
         try:
-            meter.analytics.forecast(info.name)
-        except MaumeterError:  # an org removed or busy meanwhile: its page will fit it
+            a.forecast(info.name)
+            # the event facets and the trait the dashboard shows first: read the log now
+            a.facets.slots(info, "device")
+            a.facets.slots(info, f"property:{meter.statements.experiment_key}")
+            a.facets.slots(info, f"property:{meter.statements.flag_key}")
+            a.traits.values(info, "country")
+        except MaumeterError:  # an org removed or busy meanwhile: its page will do it
             continue
 
 
