@@ -48,7 +48,7 @@ def install(app: FastAPI) -> None:
         return _error(request, errors.status_of(error), error.message)
 
     app.add_exception_handler(views.SignInRequired, sign_in)
-    app.add_exception_handler(PermissionError, forbidden)
+    app.add_exception_handler(views.Refused, forbidden)
     app.add_exception_handler(MaumeterError, failed)
 
 

@@ -60,6 +60,11 @@ class SignInRequired(Exception):
     """No (valid) session: the browser goes to the sign-in page."""
 
 
+class Refused(Exception):
+    """A form the session may not send (a missing or wrong CSRF token, an admin-only form):
+    403, and nothing was done."""
+
+
 def _meter(request: Request) -> Meter:
     return request.app.state.meter  # type: ignore[no-any-return]
 
@@ -116,7 +121,7 @@ def render(
 
 def _check_csrf(session: Session, form: Any) -> None:
     if not same_token(form.get("csrf"), session.csrf):
-        raise PermissionError("the form's CSRF token is missing or wrong: reload the page")
+        raise Refused("the form's CSRF token is missing or wrong: reload the page")
 
 
 # ---- sign in and out -------------------------------------------------------------------------
@@ -420,7 +425,7 @@ async def change(request: Request, org: str, action: str) -> Response:
     try:
         if action == "plan":
             if not session.admin:
-                raise PermissionError("only the operator's admin token may set a plan")
+                raise Refused("only the operator's admin token may set a plan")
             plan = {"tier": str(form.get("tier")), "policy": str(form.get("policy"))}
             await run_in_threadpool(meter.set_plan, org, plan, actor)
             message = f"Plan set: {plan['tier']}, {plan['policy']} cap."
