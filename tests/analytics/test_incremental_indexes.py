@@ -141,3 +141,32 @@ def test_trait_names_are_taken_literally(trait: str) -> None:
         )
         cells = meter.analytics.segments.traits("o", MONTH, trait).to_dict()["cells"]
         assert cells == [{"value": "v", "persons": 1, "share": 1.0}]
+
+
+def test_an_id_like_property_is_refused_not_kept() -> None:
+    from maumeter.analytics.facets import MAX_VALUES
+    from maumeter.core.errors import InvalidInput
+
+    with Meter.open(":memory:", clock=lambda: NOW) as meter:
+        meter.create_org("o")
+        meter.create_project("o", "web")
+        records = [
+            {
+                "type": "track",
+                "event": "x",
+                "userId": f"u{i % 50}",
+                "properties": {"order": f"o-{i}", "plan": "pro"},
+                "timestamp": "2024-03-02T10:00:00Z",
+            }
+            for i in range(MAX_VALUES + 1)
+        ]
+        meter.import_records([records], "o", "web")
+        with pytest.raises(InvalidInput) as err:
+            meter.analytics.series(
+                "o", "mau", date(2024, 3, 1), date(2024, 3, 2), by="property:order"
+            )
+        assert err.value.problems[0].field == "by"
+        (point,) = meter.analytics.series(
+            "o", "mau", date(2024, 3, 1), date(2024, 3, 2), by="property:plan"
+        )
+        assert dict(point.breakdown or ()) == {"pro": 50}

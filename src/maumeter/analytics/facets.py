@@ -38,6 +38,7 @@ __all__ = ["DEVICE", "FacetIndex", "Slots", "facet_of"]
 
 DEVICE = "device"
 MAX_NAME = 200
+MAX_VALUES = 10_000  # distinct values a facet may have (each is a bitmap per project and day)
 Slots = dict[tuple[int, str | None, int], BitMap]  # (project, value, day) -> ids
 
 
@@ -58,6 +59,7 @@ class _Facet:
     counts: OrgCounts | None = None
     seen: int = -1  # the highest seq read
     slots: Slots = field(default_factory=dict)
+    values: set[str | None] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -78,11 +80,20 @@ class FacetIndex:
             with self._store.lock():
                 counts = self._store.counts(org)
             if counts is not facet.counts:
-                facet.counts, facet.seen, facet.slots = counts, -1, {}
+                facet.counts, facet.seen, facet.slots, facet.values = counts, -1, {}, set()
             rows = _read(self._store, org, kind, name, facet.seen)
             if rows.num_rows:
+                slots, values = _add(facet.slots, rows, kind)
+                values |= facet.values
+                if len(values) > MAX_VALUES:  # an id-like property: refuse, keep nothing
+                    facet.counts, facet.seen, facet.slots, facet.values = None, -1, {}, set()
+                    raise InvalidInput.field(
+                        "by",
+                        f"{by} has more than {MAX_VALUES:,} distinct values: a breakdown needs "
+                        "a property with few values (a plan, a country, an experiment)",
+                    )
                 facet.seen = int(pc.max(rows.column("seq")).as_py())
-                facet.slots = _add(facet.slots, rows, kind)
+                facet.slots, facet.values = slots, values
             return facet.slots
 
 
@@ -108,12 +119,15 @@ def _read(store: Store, org: OrgInfo, kind: str, name: str | None, after: int) -
     )
 
 
-def _add(slots: Slots, rows: pa.Table, kind: str) -> Slots:
-    """The bitmaps with the qualifying rows added (new objects where anything changed)."""
+def _add(slots: Slots, rows: pa.Table, kind: str) -> tuple[Slots, set[str | None]]:
+    """The bitmaps with the qualifying rows added (new objects where anything changed), and the
+    values the rows carried."""
     rows = rows.filter(rows.column("q"))
     if not rows.num_rows:
-        return slots
+        return slots, set()
     codes, labels = _values(rows, kind)
+    if len(labels) > MAX_VALUES + 1:
+        return slots, set(labels)  # refused by the caller: not worth building
     projects = rows.column("project_id").to_numpy().astype(np.int64)
     days = rows.column("day").to_numpy().astype(np.int64)
     actors = rows.column("actor").to_numpy()
@@ -125,7 +139,7 @@ def _add(slots: Slots, rows: pa.Table, kind: str) -> Slots:
         ids = bitmap(actors[at])
         old = found.get(slot)
         found[slot] = ids if old is None else old | ids
-    return found
+    return found, set(labels)
 
 
 def _values(rows: pa.Table, kind: str) -> tuple[np.ndarray, list[str | None]]:
@@ -144,8 +158,6 @@ def _values(rows: pa.Table, kind: str) -> tuple[np.ndarray, list[str | None]]:
     indices = encoded.indices
     nulls = indices.is_null().to_numpy(zero_copy_only=False)
     codes = np.where(nulls, len(labels) - 1, indices.fill_null(0).to_numpy()).astype(np.int64)
-    if len(labels) > 0xFFFF:
-        raise InvalidInput.field("by", "more than 65,535 distinct values in one read")
     return codes, labels
 
 
