@@ -35,10 +35,6 @@ Moved = Literal["highly_active", "active", "at_risk", "dormant", "absent"]
 Positive = Annotated[int | None, Query(ge=1, le=3660)]
 
 
-def _month(value: str | None) -> Month | None:
-    return Month.parse(value) if value is not None else None
-
-
 async def _answer(request: Request, name: str, *args: Any, **kwargs: Any) -> Any:
     return await run_in_threadpool(answers.ANSWERS[name], auth.meter_of(request), *args, **kwargs)
 
@@ -203,7 +199,7 @@ async def segments(
 ) -> dict[str, Any]:
     """A month's MAU broken down by a trait's latest value (cells sum to the MAU) or by device
     type (mobile / tablet / desktop / unknown; a person on two is in two cells)."""
-    return await _answer(request, "segments", org.name, by, _month(month), project)  # type: ignore[no-any-return]
+    return await _answer(request, "segments", org.name, by, Month.optional(month), project)  # type: ignore[no-any-return]
 
 
 @router.get("/orgs/{org}/segments/persons")
@@ -219,7 +215,15 @@ async def segment_persons(
 ) -> dict[str, Any]:
     """The persons behind one segment cell, sorted by key, one page."""
     return await _answer(  # type: ignore[no-any-return]
-        request, "segments/persons", org.name, by, value, _month(month), project, limit, offset
+        request,
+        "segments/persons",
+        org.name,
+        by,
+        value,
+        Month.optional(month),
+        project,
+        limit,
+        offset,
     )
 
 

@@ -37,17 +37,15 @@ MonthParam = Annotated[
 ProjectParam = Annotated[str | None, Query(description="one project; default: the org's pool")]
 
 
-def _month(value: str | None) -> Month | None:
-    return Month.parse(value) if value is not None else None
-
-
 @router.get("/orgs/{org}/usage")
 async def usage(
     request: Request, org: Org, month: MonthParam = None, project: ProjectParam = None
 ) -> dict[str, Any]:
     """MAU of a month (identified, anonymous, impressions), the cap, the policy and how many
     persons the admission gate refused."""
-    result = await run_in_threadpool(auth.meter_of(request).mau, org.name, _month(month), project)
+    result = await run_in_threadpool(
+        auth.meter_of(request).mau, org.name, Month.optional(month), project
+    )
     return result.to_dict()
 
 
@@ -85,7 +83,7 @@ async def persons(
     """The counted persons of a month, each with the event that first counted them (the list
     that reconciles with the count), streamed as CSV or JSON."""
     found = await run_in_threadpool(
-        auth.meter_of(request).active_persons, org.name, _month(month), project
+        auth.meter_of(request).active_persons, org.name, Month.optional(month), project
     )
     if format == "csv":
         return StreamingResponse(_csv(found), media_type="text/csv")
@@ -96,5 +94,5 @@ async def persons(
 async def verify(request: Request, org: Org, month: MonthParam = None) -> dict[str, Any]:
     """Recount from the raw event log and compare with the live counts: ``equal``, or the
     precise difference per month and scope."""
-    result = await run_in_threadpool(auth.meter_of(request).verify, org.name, _month(month))
+    result = await run_in_threadpool(auth.meter_of(request).verify, org.name, Month.optional(month))
     return result.to_dict()

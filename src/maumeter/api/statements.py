@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from maumeter.api import auth
 from maumeter.api.query import MONTH_PATTERN, MonthParam
 from maumeter.core.months import Month
+from maumeter.meter import Meter
 
 router = auth.api_router("statements")
 
@@ -32,10 +33,6 @@ MonthPath = Annotated[
         pattern=MONTH_PATTERN,
     ),
 ]
-
-
-def _month(value: str | None) -> Month | None:
-    return Month.parse(value) if value is not None else None
 
 
 @router.post("/orgs/{org}/statements/{month}/close")
@@ -77,21 +74,25 @@ async def persons(
 ) -> FileResponse:
     """The frozen counted-person list (exactly MAU rows, sorted by person key; the statement's
     checksum is the SHA-256 of the keys, one per line)."""
-    handle, name = tempfile.mkstemp(suffix="." + format, prefix="maumeter-statement-")
+    return await statement_file(auth.meter_of(request), org.name, Month.parse(month), format)
+
+
+async def statement_file(meter: Meter, org: str, month: Month, fmt: str) -> FileResponse:
+    """A closed month's counted-person list as a download, written by the statements'
+    exporter into a temporary file removed once sent (the API's and the dashboard's)."""
+    handle, name = tempfile.mkstemp(suffix="." + fmt, prefix="maumeter-statement-")
     os.close(handle)
     path = Path(name)
     try:
-        await run_in_threadpool(
-            auth.meter_of(request).statements.export, org.name, Month.parse(month), path, format
-        )
+        await run_in_threadpool(meter.statements.export, org, month, path, fmt)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
+    media = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     return FileResponse(
         path,
         media_type=media,
-        filename=f"{org.name}-{month}-persons.{format}",
+        filename=f"{org}-{month}-persons.{fmt}",
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
@@ -106,7 +107,7 @@ async def explain(
     """Why a person was or was not counted in a month: the first qualifying event and the rule
     that matched it, or the reason they were not (internal, bot, refused, no activity...)."""
     found = await run_in_threadpool(
-        auth.meter_of(request).statements.explain, org.name, person, _month(month)
+        auth.meter_of(request).statements.explain, org.name, person, Month.optional(month)
     )
     return found.to_dict()
 
@@ -116,6 +117,6 @@ async def inflation(request: Request, org: Org, month: MonthParam = None) -> dic
     """Anonymous inflation of a month: anonymous share, persons identified later, and the MAU
     had every anonymous person been identified on first sight."""
     found = await run_in_threadpool(
-        auth.meter_of(request).statements.inflation, org.name, _month(month)
+        auth.meter_of(request).statements.inflation, org.name, Month.optional(month)
     )
     return found.to_dict()

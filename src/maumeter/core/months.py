@@ -128,6 +128,11 @@ class Month:
             raise ValueError(f"no such month: year {self.year}, month {self.month}")
 
     @classmethod
+    def optional(cls, text: str | None) -> Month | None:
+        """:meth:`parse`, or None for a month not given (None or an empty form field)."""
+        return cls.parse(text) if text else None
+
+    @classmethod
     def parse(cls, text: str) -> Month:
         """Strict ``YYYY-MM``, the one spelling used in URLs, statements and the CLI."""
         match = _MONTH_TEXT.fullmatch(text) if isinstance(text, str) else None

@@ -24,6 +24,7 @@ from maumeter.dashboard.charts import (
 
 __all__ = [
     "accounts",
+    "gauge_of",
     "lifecycle",
     "overview",
     "projects",
@@ -36,19 +37,24 @@ LEVELS = ("highly_active", "active", "at_risk", "dormant")
 CARD = 400  # the drawing width of charts in a card (a third of the page): legible text
 
 
+def gauge_of(live: dict[str, Any]) -> Markup:
+    """The overview's gauge, from the live usage (also sent alone to the polling page)."""
+    projection = live.get("projection") or {}
+    return gauge(
+        live["mau"],
+        live["effective_cap"],
+        projected=live.get("projected_mau"),
+        low=projection.get("low"),
+        high=projection.get("high"),
+        title=f"MAU of {live['month']} against the effective cap",
+        width=CARD,
+    )
+
+
 def overview(data: dict[str, Any]) -> dict[str, Markup]:
     live = data["live"]
-    projection = live.get("projection") or {}
     return {
-        "gauge": gauge(
-            live["mau"],
-            live["effective_cap"],
-            projected=live.get("projected_mau"),
-            low=projection.get("low"),
-            high=projection.get("high"),
-            title=f"MAU of {live['month']} against the effective cap",
-            width=CARD,
-        ),
+        "gauge": gauge_of(live),
         "identity": hbar_chart(
             [
                 ("identified", live["identified"]),

@@ -64,8 +64,7 @@ def trends(meter: Meter, org: str) -> dict[str, Any]:
     history = [{"month": str(m), "mau": n} for m, n in a.history(org)]
     current = Month.of_date(today)
     forecast = a.forecast(org)
-    _, monthly = a.stickiness(org, first, today)
-    daily_stickiness, _ = a.stickiness(org, first, today)
+    daily_stickiness, monthly = a.stickiness(org, first, today)
     return {
         "org": org,
         "today": today.isoformat(),

@@ -8,18 +8,16 @@ the OpenAPI document: they are HTML for people, the API is for programs.
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from maumeter.api.statements import statement_file
 from maumeter.core.activity import parse_rule_arg
 from maumeter.core.errors import MaumeterError, NotFound
 from maumeter.core.months import Month
@@ -204,23 +202,26 @@ async def signout(request: Request) -> Response:
 # ---- pages -----------------------------------------------------------------------------------
 
 
-def _month(value: str | None) -> Month | None:
-    return Month.parse(value) if value else None
+async def _page(request: Request, org: str, page: str, *arguments: Any) -> Response:
+    """One org page: its data (:mod:`pages`), its charts (:mod:`figures`, where it has any)
+    and its template, all named after the page."""
+    session = _org(request, org)
+    data = await run_in_threadpool(getattr(pages, page), _meter(request), org, *arguments)
+    chart = getattr(figures, page, None)
+    return render(
+        request,
+        f"{page}.html",
+        session,
+        org=org,
+        page=page,
+        data=data,
+        charts=chart(data) if chart else {},
+    )
 
 
 @router.get("/orgs/{org}/overview")
 async def overview(request: Request, org: str) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.overview, _meter(request), org)
-    return render(
-        request,
-        "overview.html",
-        session,
-        org=org,
-        page="overview",
-        data=data,
-        charts=figures.overview(data),
-    )
+    return await _page(request, org, "overview")
 
 
 @router.get("/orgs/{org}/live")
@@ -228,7 +229,6 @@ async def live(request: Request, org: str) -> Response:
     """The overview's figures and gauge, polled by the page to move without a reload."""
     _org(request, org)
     data = await run_in_threadpool(pages.overview, _meter(request), org)
-    charts = figures.overview(data)
     live = data["live"]
     return _secure(
         JSONResponse(
@@ -240,7 +240,7 @@ async def live(request: Request, org: str) -> Response:
                 "impressions": f"{data['impressions']:,}",
                 "percent": "—" if live["percent_used"] is None else f"{live['percent_used']:.1f} %",
                 "projected": "—" if live["projected_mau"] is None else f"{live['projected_mau']:,}",
-                "gauge": str(charts["gauge"]),
+                "gauge": str(figures.gauge_of(live)),
             }
         )
     )
@@ -248,88 +248,34 @@ async def live(request: Request, org: str) -> Response:
 
 @router.get("/orgs/{org}/trends")
 async def trends(request: Request, org: str) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.trends, _meter(request), org)
-    return render(
-        request,
-        "trends.html",
-        session,
-        org=org,
-        page="trends",
-        data=data,
-        charts=figures.trends(data),
-    )
+    return await _page(request, org, "trends")
 
 
 @router.get("/orgs/{org}/lifecycle")
 async def lifecycle(request: Request, org: str, interval: str | None = None) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.lifecycle, _meter(request), org, interval)
-    return render(
-        request,
-        "lifecycle.html",
-        session,
-        org=org,
-        page="lifecycle",
-        data=data,
-        charts=figures.lifecycle(data),
-    )
+    return await _page(request, org, "lifecycle", interval)
 
 
 @router.get("/orgs/{org}/retention")
 async def retention(request: Request, org: str, interval: str | None = None) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.retention, _meter(request), org, interval)
-    return render(
-        request,
-        "retention.html",
-        session,
-        org=org,
-        page="retention",
-        data=data,
-        charts=figures.retention(data),
-    )
+    return await _page(request, org, "retention", interval)
 
 
 @router.get("/orgs/{org}/segments")
 async def segments(
     request: Request, org: str, trait: str | None = None, month: str | None = None
 ) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(
-        pages.segments, _meter(request), org, trait or None, _month(month)
-    )
-    return render(
-        request,
-        "segments.html",
-        session,
-        org=org,
-        page="segments",
-        data=data,
-        charts=figures.segments(data),
-    )
+    return await _page(request, org, "segments", trait or None, Month.optional(month))
 
 
 @router.get("/orgs/{org}/projects")
 async def projects(request: Request, org: str, month: str | None = None) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.projects, _meter(request), org, _month(month))
-    return render(
-        request,
-        "projects.html",
-        session,
-        org=org,
-        page="projects",
-        data=data,
-        charts=figures.projects(data),
-    )
+    return await _page(request, org, "projects", Month.optional(month))
 
 
 @router.get("/orgs/{org}/statements")
 async def statements(request: Request, org: str) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.statements, _meter(request), org)
-    return render(request, "statements.html", session, org=org, page="statements", data=data)
+    return await _page(request, org, "statements")
 
 
 @router.get("/orgs/{org}/statements/{month}/persons.{fmt}")
@@ -339,31 +285,15 @@ async def statement_persons(request: Request, org: str, month: str, fmt: str) ->
     _org(request, org)
     if fmt not in ("csv", "parquet"):
         raise NotFound(f"no such format {fmt!r}: csv or parquet")
-    handle, name = tempfile.mkstemp(suffix=f".{fmt}")
-    os.close(handle)
-    try:
-        await run_in_threadpool(
-            _meter(request).statements.export, org, Month.parse(month), name, fmt
-        )
-    except BaseException:
-        os.unlink(name)
-        raise
-    response = FileResponse(
-        name,
-        media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet",
-        filename=f"{org}-{month}-persons.{fmt}",
-        background=BackgroundTask(os.unlink, name),
-    )
-    return _secure(response)
+    found = await statement_file(_meter(request), org, Month.parse(month), fmt)
+    return _secure(found)
 
 
 @router.get("/orgs/{org}/explain")
 async def explain(
     request: Request, org: str, person: str | None = None, month: str | None = None
 ) -> Response:
-    session = _org(request, org)
-    data = await run_in_threadpool(pages.explain, _meter(request), org, person, _month(month))
-    return render(request, "explain.html", session, org=org, page="explain", data=data)
+    return await _page(request, org, "explain", person, Month.optional(month))
 
 
 @router.get("/accounts")
