@@ -360,6 +360,49 @@ class Meter:
             result.duplicates = len(outcome.duplicate_rows)
         return result
 
+    def ingest_columns(
+        self,
+        target: ProjectInfo,
+        batch: pa.Table,
+        others: Sequence[tuple[int, Any]],
+        defaults: Mapping[str, Any] | None,
+        received: datetime,
+    ) -> Future[IngestResult]:
+        """Live ingest of a body already in columns (``api.columnar``, billing time
+        ``received``), plus the records that path left as ``(index, record)`` for validation
+        here. The future resolves once the batch is durably committed, so a server can wait
+        for it without holding a thread."""
+        result = IngestResult()
+        if others:
+            events, rownums, result = _validate(
+                [record for _, record in others],
+                None,
+                defaults,
+                0,
+                indices=[index for index, _ in others],
+                received=received,
+            )
+            if events:
+                slow = batch_from_events(events, rownums, received)
+                batch = pa.concat_tables([batch, slow]).sort_by("rownum")
+        done: Future[IngestResult] = Future()
+        if batch.num_rows == 0:
+            done.set_result(result)
+            return done
+
+        def settle(written: Future[Any]) -> None:
+            error = written.exception()
+            if error is not None:
+                done.set_exception(error)
+                return
+            outcome = written.result()
+            result.accepted = outcome.accepted
+            result.duplicates = len(outcome.duplicate_rows)
+            done.set_result(result)
+
+        self.store.append_async(target, batch).add_done_callback(settle)
+        return done
+
     def import_records(
         self,
         chunks: Iterable[Sequence[Any]],

@@ -10,6 +10,7 @@ so); ``deflate`` and ``identity`` are accepted, any other encoding is a 415.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sized
 from typing import Any
 
 import msgspec
@@ -70,8 +71,13 @@ def decompress(raw: bytes, encoding: str, limit: int = MAX_BODY) -> bytes:
 
 async def read_json(request: Request) -> Any:
     """The decoded JSON body of a tracking request, within the limits."""
+    return decode_json(await read_body(request))
+
+
+async def read_body(request: Request) -> bytes:
+    """The decompressed bytes of a tracking request's body, within the limits."""
     raw = await read_raw(request)
-    return decode_json(decompress(raw, request.headers.get("content-encoding", "")))
+    return decompress(raw, request.headers.get("content-encoding", ""))
 
 
 def decode_json(data: bytes) -> Any:
@@ -93,7 +99,7 @@ def decode_json(data: bytes) -> Any:
         raise InvalidInput.field("body", f"expected JSON: {exc}") from None
 
 
-def check_batch(records: list[Any]) -> None:
+def check_batch(records: Sized) -> None:
     """A batch over 2,500 events is refused whole (413)."""
     if len(records) > MAX_BATCH:
         raise PayloadTooLarge(

@@ -9,6 +9,7 @@ a duplicate and what was rejected (by index, with every problem): never a 200 th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,9 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from maumeter.api import auth, body
+from maumeter.api import auth, body, columnar
 from maumeter.core.errors import InvalidInput, Problem
 from maumeter.meter import Meter
+from maumeter.results import IngestResult
 from maumeter.sources import NotJson
 from maumeter.store.duckdb import ProjectInfo
 
@@ -44,7 +46,11 @@ def guard_sizes(records: list[Any]) -> list[Any]:
 
 def answer(meter: Meter, project: ProjectInfo, records: list[Any], **kwargs: Any) -> JSONResponse:
     """Ingest and encode: 200 when anything was accepted (or already stored), else 400."""
-    result = meter.ingest_project(project, guard_sizes(records), **kwargs)
+    return encode(meter.ingest_project(project, guard_sizes(records), **kwargs), len(records))
+
+
+def encode(result: IngestResult, records: int) -> JSONResponse:
+    """200 when anything was accepted (or already stored), else 400."""
     payload = {"success": result.accepted > 0 or result.duplicates > 0, **result.to_dict()}
     if records and not result.accepted and not result.duplicates:
         payload["error"] = "InvalidInput"
@@ -71,7 +77,21 @@ def batch_defaults(payload: Mapping[str, Any]) -> dict[str, Any]:
 @router.post("/v1/batch")
 async def batch(request: Request) -> JSONResponse:
     """Up to 2,500 events of any type; Segment's and RudderStack's libraries send these."""
-    payload = await body.read_json(request)
+    data = await body.read_body(request)
+    meter: Meter = request.app.state.meter
+    received = meter.clock()
+    decoded = columnar.decode_batch(data, received)
+    if decoded is not None:  # the everyday body: no thread held while the commit is awaited
+        token = auth.presented(request) or decoded.write_key
+        project = auth.project_for_token(request, token)
+        body.check_batch(range(decoded.records))
+        others = decoded.others
+        if others:
+            checked = guard_sizes([record for _, record in others])
+            others = [(index, record) for (index, _), record in zip(others, checked, strict=True)]
+        future = meter.ingest_columns(project, decoded.batch, others, decoded.defaults, received)
+        return encode(await asyncio.wrap_future(future), decoded.records)
+    payload = body.decode_json(data)
     project = auth.write_project(request, payload)
     if not isinstance(payload, dict) or not isinstance(payload.get("batch"), list):
         raise InvalidInput.field("batch", "expected an array of events")
