@@ -529,6 +529,11 @@ class Meter:
         """May this person be served now? Atomic under any concurrency; an admitted person is
         counted (the admission is the SDK loading: activity under every rule) before this
         returns. ``request``: ``{"userId" | "anonymousId", "context"?, "messageId"?}``."""
+        return self.admit_async(project, request).result()
+
+    def admit_async(self, project: ProjectInfo, request: Any) -> Future[Decision]:
+        """:meth:`admit` without holding a thread: the request is checked at once (bad input
+        raises here), the future resolves once the decision is committed."""
         if not isinstance(request, Mapping):
             raise InvalidInput.field("body", "expected a JSON object with userId or anonymousId")
         record = {k: v for k, v in request.items() if k not in ("writeKey", "type")}
@@ -541,7 +546,7 @@ class Meter:
         org = self.store.org_by_id(project.org_id)
         month = Month.of(received, zone(org.timezone))
         cap = self.plans.effective_cap(org, month)
-        return self.store.admit(org, project, event, received, month, cap)
+        return self.store.admit_async(org, project, event, received, month, cap)
 
     def series(
         self,

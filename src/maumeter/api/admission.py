@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from maumeter.api import auth, body
 
@@ -21,5 +21,6 @@ async def admit(request: Request) -> dict[str, Any]:
     already-counted, within-cap, cap-reached, overage, excluded."""
     payload = await body.read_json(request)
     project = auth.write_project(request, payload)
-    decision = await run_in_threadpool(request.app.state.meter.admit, project, payload)
+    future = request.app.state.meter.admit_async(project, payload)
+    decision = await asyncio.wrap_future(future)  # no thread held while the group commits
     return decision.to_dict()

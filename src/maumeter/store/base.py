@@ -87,6 +87,18 @@ class Store(Protocol):
         """Decide atomically whether a person may be served; count and commit the admitted."""
         ...
 
+    def admit_async(
+        self,
+        org: OrgInfo,
+        project: ProjectInfo,
+        event: Event,
+        received: datetime,
+        month: Month,
+        cap: int | None = None,
+    ) -> Future[Decision]:
+        """``admit``, resolving once the decision is committed."""
+        ...
+
     def refused(self, org: OrgInfo, month: Month) -> int: ...
 
     def mau(self, org: OrgInfo, month: Month, project: ProjectInfo | None) -> MauFigures: ...

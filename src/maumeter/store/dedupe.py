@@ -2,7 +2,8 @@
 
 A duplicate is acknowledged and reported, never stored or counted twice, for as long as events
 are kept. The index holds a 64-bit hash per stored message id (8 bytes per event: 80 MB at 10M
-events) in a sorted array plus a small set of recent ones; a hash hit is only a *candidate*, and
+events) in a sorted array plus a small sorted array of recent ones (both searched and grown
+with whole-array numpy operations: no Python per event); a hash hit is only a *candidate*, and
 the caller confirms it against the stored message ids, so a collision can never drop an event.
 """
 
@@ -21,41 +22,37 @@ class DedupeIndex:
     def __init__(self, hashes: np.ndarray | None = None) -> None:
         base = np.empty(0, dtype=np.uint64) if hashes is None else np.asarray(hashes, np.uint64)
         self._sorted = np.sort(base)  # repeats are harmless to searchsorted; np.unique is slow
-        self._recent: set[int] = set()
+        self._recent = np.empty(0, dtype=np.uint64)
 
     def __len__(self) -> int:
         return len(self._sorted) + len(self._recent)
 
     def candidates(self, hashes: np.ndarray) -> np.ndarray:
         """A boolean mask: hashes already seen (a hit may be a collision; confirm it)."""
-        hit = np.zeros(len(hashes), dtype=bool)
-        if len(self._sorted):
-            pos = np.searchsorted(self._sorted, hashes)
-            pos[pos == len(self._sorted)] = len(self._sorted) - 1
-            hit = self._sorted[pos] == hashes
-        if self._recent:
-            recent = self._recent
-            if len(hashes) < 4096:
-                hit |= np.fromiter((int(h) in recent for h in hashes), bool, len(hashes))
-            else:
-                hit |= np.isin(hashes, np.fromiter(recent, np.uint64, len(recent)))
-        return hit
+        hashes = np.asarray(hashes, np.uint64)
+        return _within(self._sorted, hashes) | _within(self._recent, hashes)
 
     def add(self, hashes: np.ndarray) -> None:
         """Record stored hashes (after their commit).
 
-        Small batches go to a set; past ``MERGE_AT`` they are sorted and merged into the array
-        by one linear insert (re-sorting ten million hashes per chunk would dominate imports).
+        Batches are inserted into the small sorted array; past ``MERGE_AT`` it is merged into
+        the large one by one linear insert (copying ten million hashes per batch, or re-sorting
+        them per chunk, would dominate ingest and imports).
         """
-        if len(hashes) + len(self._recent) < MERGE_AT:
-            self._recent.update(int(h) for h in hashes)
-            return
-        new = np.asarray(hashes, np.uint64)
-        if self._recent:
-            new = np.concatenate([new, np.fromiter(self._recent, np.uint64, len(self._recent))])
-            self._recent = set()
-        new = np.sort(new)
-        self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, new), new)
+        new = np.sort(np.asarray(hashes, np.uint64))
+        self._recent = np.insert(self._recent, np.searchsorted(self._recent, new), new)
+        if len(self._recent) >= MERGE_AT:
+            recent, self._recent = self._recent, np.empty(0, dtype=np.uint64)
+            self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, recent), recent)
+
+
+def _within(ordered: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """Mask of ``hashes`` found in the sorted array ``ordered``."""
+    if not len(ordered):
+        return np.zeros(len(hashes), dtype=bool)
+    pos = np.searchsorted(ordered, hashes)
+    pos[pos == len(ordered)] = len(ordered) - 1
+    return ordered[pos] == hashes
 
 
 def first_occurrences(hashes: np.ndarray, message_ids: list[str] | None = None) -> np.ndarray:

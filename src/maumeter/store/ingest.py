@@ -68,13 +68,18 @@ def commit_batch(
     """Write ``batch`` into the open transaction; return the outcome and the post-commit step."""
     if batch.num_rows == 0:
         return BatchOutcome(0, [], 0, 0, 0), lambda: None
-    with registered(con, "_batch", batch):
-        hashes = con.execute("SELECT hash(message_id) AS h FROM _batch").fetchnumpy()["h"]
-    hashes = np.asarray(hashes, dtype=np.uint64)
+    sql = state.verdict_sql.get(project_id)
+    if sql is None:  # building it compiles the rule's regexes: once per project
+        sql = state.verdict_sql[project_id] = verdict_sql(state.rules[project_id])
+    # One statement per group for both: each costs a fixed few hundred microseconds.
+    found = con.from_arrow(batch).project(f"hash(message_id) AS h, {sql} AS v").to_arrow_table()
+    hashes = found.column("h").to_numpy().astype(np.uint64, copy=False)
+    verdict = found.column("v").combine_chunks()
     keep = _not_duplicates(con, state, batch, hashes)
     duplicate_rows = batch.column("rownum").filter(pa.array(~keep)).to_pylist()
     if not keep.all():
-        batch = batch.filter(pa.array(keep))
+        mask = pa.array(keep)
+        batch, verdict = batch.filter(mask), verdict.filter(mask)
         hashes = hashes[keep]
     n = batch.num_rows
     if n == 0:
@@ -92,12 +97,6 @@ def commit_batch(
     else:
         roots = roots_of(graph)[actors]
 
-    sql = state.verdict_sql.get(project_id)
-    if sql is None:  # building it compiles the rule's regexes: once per project
-        sql = state.verdict_sql[project_id] = verdict_sql(state.rules[project_id])
-    with registered(con, "_batch", batch):
-        verdicts = con.sql(f"SELECT {sql} AS v FROM _batch").to_arrow_table()
-    verdict = verdicts.column("v").combine_chunks()
     micros = pc.cast(batch.column("billing_time"), pa.int64()).to_numpy()
     days = local_epoch_days(micros, state.timezone)
 
@@ -112,9 +111,8 @@ def commit_batch(
             "verdict": verdict,
         }
     )
-    with registered(con, "_stored", stored):
-        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM _stored")
-        internal = _internal_roots(con, state, graph, first_new_id)
+    con.from_arrow(stored).select(EVENT_COLUMNS).insert_into("events")
+    internal = _internal_roots(con, state, graph, first_new_id, stored)
     _persist_identities(con, state.org_id, graph, first_new_id, merges, conflicts)
 
     qualifies = pc.equal(verdict, Verdict.QUALIFIES.value).to_numpy(zero_copy_only=False)
@@ -254,16 +252,22 @@ def _resolve_identities(
 
 
 def _internal_roots(
-    con: duckdb.DuckDBPyConnection, state: OrgState, graph: IdentityGraph, first_new_id: int
+    con: duckdb.DuckDBPyConnection,
+    state: OrgState,
+    graph: IdentityGraph,
+    first_new_id: int,
+    stored: pa.Table,
 ) -> dict[int, np.ndarray]:
     """Per project with internal exclusions: persons this batch reveals as internal."""
     rules = {p: r for p, r in state.rules.items() if r.has_internal_exclusions}
     if not rules:
         return {}
-    rows = con.execute(
-        "SELECT actor, e FROM (SELECT actor, unnest([json_extract_string(traits, '$.email'), "
-        "json_extract_string(context, '$.traits.email')]) AS e FROM _stored) WHERE e IS NOT NULL"
-    ).fetchall()
+    with registered(con, "_stored", stored.select(["actor", "traits", "context"])):
+        rows = con.execute(
+            "SELECT actor, e FROM (SELECT actor, unnest([json_extract_string(traits, '$.email'), "
+            "json_extract_string(context, '$.traits.email')]) AS e FROM _stored) "
+            "WHERE e IS NOT NULL"
+        ).fetchall()
     found: dict[int, np.ndarray] = {}
     for project, rule in rules.items():
         hits = {graph.find(actor) for actor, email in rows if rule.is_internal_email(email)}
@@ -292,8 +296,7 @@ def _persist_identities(
                 "value": pa.array(graph.values[first_new_id:], pa.string()),
             }
         )
-        with registered(con, "_ids", new):
-            con.execute("INSERT INTO identities SELECT org_id, idx, kind, value FROM _ids")
+        con.from_arrow(new).select("org_id, idx, kind, value").insert_into("identities")
     if merges:
         _insert(
             con,
