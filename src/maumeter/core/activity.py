@@ -369,16 +369,25 @@ class ActivityRule:
         if event.type != ADMIT and not any(m.matches(event) for m in self.matchers):
             return Verdict.NOT_ACTIVITY
         url = event.page_url
-        if url is not None and (
-            (self.url_include and not any(glob_match(g, url) for g in self.url_include))
-            or any(glob_match(g, url) for g in self.url_exclude)
-        ):
+        if url is not None and self.is_url_excluded(url):
             return Verdict.URL_EXCLUDED
         agent = event.user_agent
-        bot = self._bot_re
-        if agent is not None and bot is not None and bot.search(agent[:MAX_USER_AGENT_CHARS]):
+        if agent is not None and self.is_bot(agent):
             return Verdict.BOT
         return Verdict.QUALIFIES
+
+    def is_url_excluded(self, url: str) -> bool:
+        """The page URL fails the include globs (when any) or matches an exclude glob."""
+        return bool(
+            (self.url_include and not any(glob_match(g, url) for g in self.url_include))
+            or any(glob_match(g, url) for g in self.url_exclude)
+        )
+
+    def is_bot(self, agent: str) -> bool:
+        """A bot pattern occurs in the user agent's first ``MAX_USER_AGENT_CHARS`` characters
+        (never, when bots are not excluded)."""
+        bot = self._bot_re
+        return bot is not None and bot.search(agent[:MAX_USER_AGENT_CHARS]) is not None
 
     def qualifies(self, event: Event) -> bool:
         return self.evaluate(event) is Verdict.QUALIFIES

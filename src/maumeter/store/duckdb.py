@@ -646,7 +646,7 @@ class DuckDBStore:
             if project is not None:  # later batches of this group evaluate the new rule
                 state = self._states[org_id]
                 state.rules[project.id] = project.activity
-                state.verdict_sql.pop(project.id, None)
+                state.verdicts.pop(project.id, None)
 
             def after() -> None:
                 if post is not None:

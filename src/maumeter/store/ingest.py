@@ -23,7 +23,7 @@ from maumeter.store.counters import OrgCounts, roots_of
 from maumeter.store.dedupe import DedupeIndex, first_occurrences
 from maumeter.store.localtime import local_epoch_days
 from maumeter.store.pending import Pending
-from maumeter.store.rule_sql import verdict_sql
+from maumeter.store.verdicts import Verdicts
 
 SMALL = 4096  # below this many rows, per-row Python beats building whole-graph arrays
 
@@ -46,7 +46,7 @@ class OrgState:
     rules: dict[int, ActivityRule] = field(default_factory=dict)
     pending: Pending = field(default_factory=Pending)  # admissions of the open group
     refused: dict[int, set[tuple[int, str]]] = field(default_factory=dict)  # month -> ids
-    verdict_sql: dict[int, str] = field(default_factory=dict)  # project -> its rule in SQL
+    verdicts: dict[int, Verdicts] = field(default_factory=dict)  # project -> its evaluator
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +68,14 @@ def commit_batch(
     """Write ``batch`` into the open transaction; return the outcome and the post-commit step."""
     if batch.num_rows == 0:
         return BatchOutcome(0, [], 0, 0, 0), lambda: None
-    sql = state.verdict_sql.get(project_id)
-    if sql is None:  # building it compiles the rule's regexes: once per project
-        sql = state.verdict_sql[project_id] = verdict_sql(state.rules[project_id])
+    verdicts = state.verdicts.get(project_id)
+    if verdicts is None:
+        verdicts = state.verdicts[project_id] = Verdicts(state.rules[project_id])
     # One statement per group for both: each costs a fixed few hundred microseconds.
-    found = con.from_arrow(batch).project(f"hash(message_id) AS h, {sql} AS v").to_arrow_table()
+    found = con.from_arrow(batch).project(f"hash(message_id) AS h, {verdicts.columns_sql}")
+    found = found.to_arrow_table()
     hashes = found.column("h").to_numpy().astype(np.uint64, copy=False)
-    verdict = found.column("v").combine_chunks()
+    verdict = verdicts.of(found)
     keep = _not_duplicates(con, state, batch, hashes)
     duplicate_rows = batch.column("rownum").filter(pa.array(~keep)).to_pylist()
     if not keep.all():

@@ -65,9 +65,15 @@ def json_pointer(path: tuple[str, ...]) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
 
 
+def matched_sql(rule: ActivityRule) -> str:
+    """A non-NULL BOOLEAN expression: the row is activity by the rule's matchers (an admission
+    always is); the exclusions are not looked at."""
+    return " OR ".join([f"type = {sql_string(ADMIT)}", *(matcher_sql(m) for m in rule.matchers)])
+
+
 def verdict_sql(rule: ActivityRule) -> str:
     """A VARCHAR expression: the :class:`Verdict` value of each row, as ``rule.evaluate``."""
-    matched = " OR ".join([f"type = {sql_string(ADMIT)}", *(matcher_sql(m) for m in rule.matchers)])
+    matched = matched_sql(rule)
     branches = [f"WHEN NOT ({matched}) THEN {sql_string(Verdict.NOT_ACTIVITY)}"]
     url_tests = []  # a NULL url (no URL on the event) leaves both tests NULL: not filtered
     if rule.url_include_regex is not None:
