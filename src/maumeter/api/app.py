@@ -21,6 +21,7 @@ from maumeter.api import (
     webhooks,
 )
 from maumeter.api import privacy as privacy_api
+from maumeter.api.hotpaths import HotPaths
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import MaumeterError
 from maumeter.meter import Meter
@@ -53,6 +54,7 @@ def create_app(
     app.state.meter = meter
     app.state.limiter = RateLimiter(rate, burst)
     app.state.local_admin = local_admin
+    app.add_middleware(HotPaths)  # added first: inside CORS, which wraps it
     # Write keys live in browsers (analytics.js, posthog-js): the tracking API answers any
     # origin. No cookies are ever read, so no credentials are allowed.
     app.add_middleware(
