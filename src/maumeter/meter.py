@@ -372,19 +372,7 @@ class Meter:
         ``received``), plus the records that path left as ``(index, record)`` for validation
         here. The future resolves once the batch is durably committed, so a server can wait
         for it without holding a thread."""
-        result = IngestResult()
-        if others:
-            events, rownums, result = _validate(
-                [record for _, record in others],
-                None,
-                defaults,
-                0,
-                indices=[index for index, _ in others],
-                received=received,
-            )
-            if events:
-                slow = batch_from_events(events, rownums, received)
-                batch = pa.concat_tables([batch, slow]).sort_by("rownum")
+        batch, result = with_others(batch, others, defaults, received)
         done: Future[IngestResult] = Future()
         if batch.num_rows == 0:
             done.set_result(result)
@@ -736,6 +724,30 @@ def _name_problems(kind: str, name: Any) -> list[Problem]:
             )
         ]
     return []
+
+
+def with_others(
+    batch: pa.Table,
+    others: Sequence[tuple[int, Any]],
+    defaults: Mapping[str, Any] | None,
+    received: datetime,
+) -> tuple[pa.Table, IngestResult]:
+    """A columnar batch completed with the records left as ``(index, record)`` for the general
+    validation, each in its place (by ``rownum``), and what became of those records."""
+    if not others:
+        return batch, IngestResult()
+    events, rownums, result = _validate(
+        [record for _, record in others],
+        None,
+        defaults,
+        0,
+        indices=[index for index, _ in others],
+        received=received,
+    )
+    if events:
+        slow = batch_from_events(events, rownums, received)
+        batch = pa.concat_tables([batch, slow]).sort_by("rownum")
+    return batch, result
 
 
 def _validate(
