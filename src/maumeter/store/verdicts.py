@@ -12,7 +12,8 @@ URL globs and bot patterns run in Python once per *distinct* value, with the ver
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,25 +44,28 @@ class Verdicts:
         )
         """The columns :meth:`of` reads, to select alongside anything else of a batch."""
 
-    def of(self, found: pa.Table) -> pa.Array:
-        """The verdict of each row, given the ``matched``, ``url`` and ``agent`` columns."""
-        code = np.where(found.column("matched").to_numpy(zero_copy_only=False), 0, _NOT_ACTIVITY)
+    def of(self, found: Mapping[str, Any] | pa.Table) -> pa.Array:
+        """The verdict of each row, given the ``matched``, ``url`` and ``agent`` columns (numpy
+        arrays as ``fetchnumpy`` gives them, or Arrow)."""
+        code = np.where(np.asarray(found["matched"], dtype=bool), 0, _NOT_ACTIVITY)
         rule = self._rule
         if rule.url_include or rule.url_exclude:
-            hit = _distinct(found.column("url"), self._urls, rule.is_url_excluded)
+            hit = _distinct(found["url"], self._urls, rule.is_url_excluded)
             code = np.where((code == 0) & hit, _URL_EXCLUDED, code)
         if rule.bot_regex is not None:
-            hit = _distinct(found.column("agent"), self._agents, rule.is_bot)
+            hit = _distinct(found["agent"], self._agents, rule.is_bot)
             code = np.where((code == 0) & hit, _BOT, code)
         return pa.array(_CODES[code], pa.string())
 
 
 
-def _distinct(
-    column: pa.ChunkedArray, known: dict[str, bool], test: Callable[[str], bool]
-) -> np.ndarray:
+def _distinct(column: Any, known: dict[str, bool], test: Callable[[str], bool]) -> np.ndarray:
     """``test`` of each row's value (False where NULL), run once per distinct value."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    if not isinstance(column, pa.Array | pa.ChunkedArray):
+        column = pa.array(column, pa.string())  # a (masked) numpy array of str
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
     values = encoded.dictionary.to_pylist()
     if len(known) > REMEMBERED:
         known.clear()
