@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,16 @@ MEMORY_LIMIT = "256MB"
 # Its default, 16 MB, is about 35,000 events: checkpointing eight times as much at once halves
 # the writer's commit cost per event. A restart replays at most this much log.
 CHECKPOINT_THRESHOLD = "128MB"
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on. DuckDB sizes its thread pool by the machine's
+    hardware threads, ignoring the affinity mask: pinned to one core (``taskset -c 0``), its
+    second thread only adds a wake-up and a context switch to every statement."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -131,7 +142,11 @@ class DuckDBStore:
         try:
             con = duckdb.connect(
                 str(target),
-                config={"memory_limit": memory_limit, "checkpoint_threshold": CHECKPOINT_THRESHOLD},
+                config={
+                    "memory_limit": memory_limit,
+                    "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+                    "threads": usable_cpus(),
+                },
             )
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
