@@ -56,6 +56,22 @@ def roots_of(graph: IdentityGraph) -> np.ndarray:
         roots = jumped
 
 
+def roots_at(graph: IdentityGraph, indices: np.ndarray) -> np.ndarray:
+    """The roots of some indices, by pointer jumping over the live forest: no Python per
+    index, no copy of the whole forest. Writer thread only: the view exports the parent
+    array's buffer, and is released before anything appends to it again."""
+    parent = np.frombuffer(graph.parent, dtype=np.int32)
+    try:
+        roots = parent[indices]
+        while True:
+            jumped = parent[roots]
+            if np.array_equal(jumped, roots):
+                return roots
+            roots = jumped
+    finally:
+        del parent
+
+
 def groups(keys: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
     """(key, row positions) for each distinct key, via one stable sort."""
     if len(keys) == 0:

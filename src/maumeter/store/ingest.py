@@ -19,13 +19,13 @@ import pyarrow.compute as pc
 from maumeter.core.activity import ActivityRule, Verdict
 from maumeter.core.identity import Conflict, IdentityGraph, IdKind, Merge
 from maumeter.store.batch import registered
-from maumeter.store.counters import OrgCounts, roots_of
+from maumeter.store.counters import OrgCounts, roots_at
 from maumeter.store.dedupe import DedupeIndex, first_occurrences
 from maumeter.store.localtime import local_epoch_days
 from maumeter.store.pending import Pending
 from maumeter.store.verdicts import Verdicts
 
-SMALL = 4096  # below this many rows, per-row Python beats building whole-graph arrays
+SMALL = 4096  # past this many linking rows, already-linked pairs are dropped before the loop
 
 EVENT_COLUMNS = (
     "seq, org_id, project_id, type, message_id, user_id, anonymous_id, previous_id, event, name, "
@@ -97,10 +97,7 @@ def commit_batch(
     first_new_id = len(graph)
     seqs = np.arange(first_seq, first_seq + n, dtype=np.int64)
     actors, merges, conflicts = _resolve_identities(graph, batch, seqs)
-    if n <= SMALL:
-        roots = np.fromiter((graph.find(int(a)) for a in actors), np.int32, n)
-    else:
-        roots = roots_of(graph)[actors]
+    roots = roots_at(graph, actors)
 
     micros = pc.cast(batch.column("billing_time"), pa.int64()).to_numpy()
     days = local_epoch_days(micros, state.timezone)
@@ -229,11 +226,11 @@ def _resolve_identities(
     is_alias = np.asarray(is_alias, dtype=bool)
 
     link_rows = np.flatnonzero((users >= 0) & (anons >= 0) & ~is_alias)
-    if len(link_rows) > SMALL:
+    if len(link_rows) > SMALL:  # keep only the pairs not linked yet: the loop below is Python
         pairs = anons[link_rows].astype(np.int64) << 32 | users[link_rows].astype(np.int64)
         link_rows = link_rows[first_occurrences(pairs.view(np.uint64))]
-        roots = roots_of(graph)
-        link_rows = link_rows[roots[anons[link_rows]] != roots[users[link_rows]]]
+        apart = roots_at(graph, anons[link_rows]) != roots_at(graph, users[link_rows])
+        link_rows = link_rows[apart]
     alias_rows = np.flatnonzero(is_alias)
     if len(alias_rows) == 0 and len(link_rows) == 0:
         return actors, [], []
