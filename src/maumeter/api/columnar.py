@@ -245,10 +245,16 @@ class _Columns:
 
     def table(self) -> pa.Table:
         n = len(self.rownum)
-        timestamp = pa.array(self.timestamp, pa.int64())
-        sent_at = pa.array(self.sent_at, pa.int64())
-        stamped, corrected = _skew_corrected(timestamp, sent_at, self.received_us)
-        received = pa.array(np.full(n, self.received_us, dtype=np.int64)).cast(TS)
+        has_ts = np.fromiter((t is not None for t in self.timestamp), bool, n)
+        has_sent = np.fromiter((t is not None for t in self.sent_at), bool, n)
+        ts = np.fromiter((t or 0 for t in self.timestamp), np.int64, n)
+        sent = np.fromiter((t or 0 for t in self.sent_at), np.int64, n)
+        # skew_corrected: received - (sentAt - timestamp) where both are known; a row whose
+        # time it changed keeps the client's as ``originalTimestamp``
+        both = has_ts & has_sent
+        corrected = np.where(both, self.received_us - (sent - ts), ts)
+        stamped = both & (corrected != ts)
+        received = pa.array(np.full(n, self.received_us, dtype=np.int64), TS)
         columns: dict[str, Any] = {
             "rownum": pa.array(self.rownum, pa.int64()),
             "type": pa.array(self.type, pa.string()),
@@ -258,14 +264,14 @@ class _Columns:
             "previous_id": pa.nulls(n, pa.string()),
             "event": pa.array(self.event, pa.string()),
             "name": pa.array(self.name, pa.string()),
-            "timestamp": corrected.cast(TS),
-            "sent_at": sent_at.cast(TS),
+            "timestamp": pa.array(corrected, TS, mask=~has_ts),
+            "sent_at": pa.array(sent, TS, mask=~has_sent),
             "received_at": received,
             "billing_time": received,
             "properties": pa.array(self.properties, pa.string()),
             "traits": pa.array(self.traits, pa.string()),
             "context": pa.array(self.context, pa.string()),
-            "extra": _extra(self.integrations, timestamp, stamped),
+            "extra": _extra(self.integrations, ts, stamped),
         }
         return pa.table(columns, schema=BATCH_SCHEMA)
 
@@ -276,27 +282,11 @@ def _micros(instant: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _skew_corrected(
-    timestamp: pa.Array, sent_at: pa.Array, received_us: int
-) -> tuple[np.ndarray, pa.Array]:
-    """``received - (sentAt - timestamp)`` where both are known (``skew_corrected``), and the
-    mask of rows whose time it changed (they keep the client's as ``originalTimestamp``)."""
-    both = np.asarray(timestamp.is_valid().to_numpy(zero_copy_only=False)) & np.asarray(
-        sent_at.is_valid().to_numpy(zero_copy_only=False)
-    )
-    ts = timestamp.fill_null(0).to_numpy()
-    sent = sent_at.fill_null(0).to_numpy()
-    corrected = np.where(both, received_us - (sent - ts), ts)
-    changed = both & (corrected != ts)
-    mask = ~np.asarray(timestamp.is_valid().to_numpy(zero_copy_only=False))
-    return changed, pa.array(corrected, pa.int64(), mask=mask)
-
-
-def _extra(integrations: list[str | None], timestamp: pa.Array, stamped: np.ndarray) -> pa.Array:
+def _extra(integrations: list[str | None], timestamp: np.ndarray, stamped: np.ndarray) -> pa.Array:
     """The ``extra`` column: ``integrations`` (kept as sent) and ``originalTimestamp``."""
     if not stamped.any() and all(found is None for found in integrations):
         return pa.nulls(len(integrations), pa.string())
-    original = _iso_millis(timestamp.fill_null(0).to_numpy())
+    original = _iso_millis(timestamp)
     out: list[str | None] = []
     for i, found in enumerate(integrations):
         parts = [] if found is None else ['"integrations":' + found]
