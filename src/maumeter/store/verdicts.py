@@ -33,10 +33,11 @@ _NOT_ACTIVITY, _URL_EXCLUDED, _BOT = 1, 2, 3
 class Verdicts:
     """One project rule's verdict evaluator, with what it learnt of URLs and user agents."""
 
-    __slots__ = ("_agents", "_rule", "_urls", "columns_sql")
+    __slots__ = ("_agents", "_bots", "_rule", "_urls", "columns_sql")
 
     def __init__(self, rule: ActivityRule) -> None:
         self._rule = rule
+        self._bots = rule.bot_regex is not None  # a property that joins the patterns
         self._urls: dict[str, bool] = {}
         self._agents: dict[str, bool] = {}
         self.columns_sql = (
@@ -52,7 +53,7 @@ class Verdicts:
         if rule.url_include or rule.url_exclude:
             hit = _distinct(found["url"], self._urls, rule.is_url_excluded)
             code = np.where((code == 0) & hit, _URL_EXCLUDED, code)
-        if rule.bot_regex is not None:
+        if self._bots:
             hit = _distinct(found["agent"], self._agents, rule.is_bot)
             code = np.where((code == 0) & hit, _BOT, code)
         return pa.array(_CODES[code], pa.string())
