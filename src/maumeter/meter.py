@@ -4,10 +4,10 @@ through it; it validates, stamps billing time with the injected clock, and asks 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
@@ -79,6 +79,17 @@ TOKEN = re.compile(r"^[!-~]{8,200}$")
 DEFAULT_DB = "maumeter.duckdb"
 IMPORT_CHUNK = 125_000
 MAX_CAP = 2**63 - 1
+
+
+# An admission without a messageId gets a unique one: a random prefix drawn once per process and
+# a counter. ``uuid4`` per admission read 16 bytes of ``os.urandom`` each time, about 100 µs on
+# a virtual machine: a third of an admission's budget.
+_ADMISSIONS = itertools.count()
+_ADMISSION_PREFIX = "admit-" + secrets.token_hex(8) + "-"
+
+
+def _admission_id() -> str:
+    return _ADMISSION_PREFIX + str(next(_ADMISSIONS))
 
 
 def system_clock() -> datetime:
@@ -527,7 +538,7 @@ class Meter:
         record = {k: v for k, v in request.items() if k not in ("writeKey", "type")}
         record["type"] = ADMIT
         if record.get("messageId") is None:
-            record["messageId"] = "admit-" + uuid.uuid4().hex  # each admission is an event
+            record["messageId"] = _admission_id()  # each admission is an event
         event = parse_event(record, types=(ADMIT,))
         received = self.clock()
         event = skew_corrected(event, received)
