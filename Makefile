@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/maumeter serve
 
+# In parallel (pytest-xdist): one worker per core, at most 4. A test file stays on one worker
+# (--dist loadfile), so its module-scoped fixtures (a server, a browser, the demo) are built once.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -19,6 +19,34 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has its own node id: pytest-xdist's schedulers (``make test`` runs with
+    ``--dist loadfile``) key the work by node id and quietly run one test of a duplicated id.
+
+    Schemathesis 4.32 names each operation's test ``test_x[GET /path]`` but, with pytest 9.2
+    (which builds node ids from ``originalname`` and the callspec, not from the name), gives all
+    of them the function's id: under xdist only the first operation of each schemathesis test
+    ran. Their ids get the operation the name carries."""
+    for item in items:
+        original = getattr(item, "originalname", None)
+        node_id = getattr(item, "_id", None)
+        if (
+            getattr(item, "operation_label", None) is not None  # a schemathesis test
+            and original
+            and item.name.startswith(f"{original}[")
+            and node_id is not None
+            and node_id.params is None
+        ):
+            item._id = node_id.with_params(item.name[len(original) + 1 : -1])  # type: ignore[attr-defined]
+    seen: set[str] = set()
+    twice = sorted({i.nodeid for i in items if i.nodeid in seen or seen.add(i.nodeid)})
+    if twice:
+        raise pytest.UsageError(
+            f"{len(twice)} node ids are shared by several tests (pytest-xdist would run only one "
+            f"of each): {twice[:5]}"
+        )
+
+
 class Clock:
     """A clock the test moves by hand: billing time is whatever it says."""
 

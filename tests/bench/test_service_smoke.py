@@ -1,7 +1,8 @@
 """Smoke test of the service benchmarks (``bench.service``): each measurement for ~2 seconds.
 
-1.5 s measured after a short warm-up. It proves the code works end to end against real servers;
-it asserts no timings, only that events were acknowledged and the figures are positive.
+1.5 s measured after a short warm-up (the memory run 4 s, to visit its whole pool). It proves
+the code works end to end against real servers; it asserts no timings, only that events were
+acknowledged and the figures are positive.
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ def test_bodies_are_valid_unique_batches() -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(150)  # a hang guard: ~30 s alone, ~50 s beside the rest of the suite
 def test_service_bench_smoke(tmp_path: Path) -> None:
     results_md = tmp_path / "RESULTS.md"
     results_md.write_text("# Benchmark results\n\n## Other\n\nkept\n")
     raw = tmp_path / "service.json"
-    command = [sys.executable, "-m", "bench.service", "--seconds", "1.5", "--memory-seconds", "1.5"]
+    # The memory run offers 3/4 of the measured ingest rate: 4 s of it visit the 2,000 persons
+    # even when that rate is measured on a busy machine (1.5 s fell 100 persons short with the
+    # suite running in parallel).
+    command = [sys.executable, "-m", "bench.service", "--seconds", "1.5", "--memory-seconds", "4"]
     command += ["--persons", "2000", "--known", "500", "--connections", "4"]
     command += ["--output", str(results_md), "--json", str(raw)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=140)
     assert done.returncode == 0, done.stderr[-3000:]
     r = json.loads(raw.read_text())
 

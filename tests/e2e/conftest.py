@@ -54,27 +54,35 @@ class Server:
 
 
 def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
+    """`maumeter serve` on a free port, once it answers /healthz. The port is free when picked
+    but may be taken before the server binds it (tests run in parallel): then a new one."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "MAUMETER_ADMIN_TOKEN": ADMIN_TOKEN}
-    process = subprocess.Popen(
-        [str(BIN), "--db", str(db), "serve", "--port", str(port), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start in 60 s")
+    for _ in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [str(BIN), "--db", str(db), "serve", "--port", str(port), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return process, url
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            raise RuntimeError("server did not start in 60 s")
+        output = process.stdout.read() if process.stdout else ""
+        if "address already in use" not in output.lower():
+            break
+    raise RuntimeError(f"server exited: {output}")
 
 
 @pytest.fixture

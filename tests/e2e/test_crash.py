@@ -27,9 +27,12 @@ pytestmark = pytest.mark.e2e
 SEED = 20_260_003
 
 
-@pytest.mark.timeout(240)
+# `seconds` only bounds the load phase (20 kills take 40-60 s alone; beside the rest of the suite
+# running in parallel a restart is slower and 90 s were all but used up): the 20 kills are still
+# asserted below. The timeout is a hang guard above that bound and the audit that follows it.
+@pytest.mark.timeout(360)
 def test_acknowledged_events_survive_kill_9_exactly_once(tmp_path: Path) -> None:
-    report = run(tmp_path, Config(seed=SEED, kills=20, seconds=90, max_load=1.0))
+    report = run(tmp_path, Config(seed=SEED, kills=20, seconds=180, max_load=1.0))
     print(report.summary())
     problems = "\n".join(p[:2000] for p in report.problems[:20])
     assert not report.problems, f"{report.summary()}\n{problems}"

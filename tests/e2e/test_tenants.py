@@ -180,7 +180,10 @@ def test_rate_limit_answers_429_with_retry_after(
     assert cli(db, "org", "create", "acme").returncode == 0
     made = cli(db, "project", "create", "acme", "web", "--json")
     key = json.loads(made.stdout)["write_key"]
-    monkeypatch.setenv("MAUMETER_RATE_LIMIT", "2")
+    # A slow refill (one request every 5 s) so that the six requests below exhaust the burst
+    # however slowly a busy machine answers them (at 2/s, six requests that took 1.5 s were
+    # all let through when the suite ran in parallel).
+    monkeypatch.setenv("MAUMETER_RATE_LIMIT", "0.2")
     monkeypatch.setenv("MAUMETER_RATE_BURST", "3")
     process, url = start(db, "--no-demo")
     try:
