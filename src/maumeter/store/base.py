@@ -81,12 +81,6 @@ class Store(Protocol):
 
     def append_async(self, project: ProjectInfo, batch: pa.Table) -> Future[BatchOutcome]: ...
 
-    def admit(
-        self, org: OrgInfo, project: ProjectInfo, event: Event, received: datetime, month: Month
-    ) -> Decision:
-        """Decide atomically whether a person may be served; count and commit the admitted."""
-        ...
-
     def admit_async(
         self,
         org: OrgInfo,
@@ -96,7 +90,8 @@ class Store(Protocol):
         month: Month,
         cap: int | None = None,
     ) -> Future[Decision]:
-        """``admit``, resolving once the decision is committed."""
+        """Decide atomically whether a person may be served; count and commit the admitted
+        (the future resolves once committed)."""
         ...
 
     def refused(self, org: OrgInfo, month: Month) -> int: ...

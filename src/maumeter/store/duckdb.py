@@ -447,20 +447,6 @@ class DuckDBStore:
         self._writer.submit_async(job, (project.org_id,)).add_done_callback(resolve)
         return done
 
-    def admit(
-        self,
-        org: OrgInfo,
-        project: ProjectInfo,
-        event: Event,
-        received: datetime,
-        month: Month,
-        cap: int | None = None,
-    ) -> Decision:
-        """Decide atomically whether a person may be served; admitted ones are counted and
-        their ``admit`` event committed before this returns. ``cap``: the month's effective
-        cap (allotment plus rollover); the org's plain cap when not given."""
-        return self.admit_async(org, project, event, received, month, cap).result()
-
     def admit_async(
         self,
         org: OrgInfo,
@@ -470,7 +456,9 @@ class DuckDBStore:
         month: Month,
         cap: int | None = None,
     ) -> Future[Decision]:
-        """:meth:`admit`, its future resolving once the decision is committed."""
+        """Decide atomically whether a person may be served; admitted ones are counted and
+        their ``admit`` event committed when the future resolves. ``cap``: the month's
+        effective cap (allotment plus rollover); the org's plain cap when not given."""
 
         event = self.pseudonyms.event(org.id, event)
 

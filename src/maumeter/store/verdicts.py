@@ -59,7 +59,6 @@ class Verdicts:
         return pa.array(_CODES[code], pa.string())
 
 
-
 def _distinct(column: Any, known: dict[str, bool], test: Callable[[str], bool]) -> np.ndarray:
     """``test`` of each row's value (False where NULL), run once per distinct value."""
     if not isinstance(column, pa.Array | pa.ChunkedArray):

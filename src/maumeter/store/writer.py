@@ -54,8 +54,6 @@ class Writer:
         self._reload = reload
         self._before_commit = before_commit
         self._queue: queue.Queue[_Item | None] = queue.Queue()
-        self.groups = 0  # transactions written, and the jobs they carried: the mean group size
-        self.jobs = 0
         self._thread = threading.Thread(target=self._run, name="maumeter-writer", daemon=True)
         self._thread.start()
 
@@ -112,8 +110,6 @@ class Writer:
                     held = more  # after this group, alone
                     break
                 group.append(more)
-            self.groups += 1
-            self.jobs += len(group)
             try:
                 if not self._commit(group) and len(group) > 1:
                     for single in group:
