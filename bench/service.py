@@ -57,15 +57,18 @@ LIMITS = {
 
 
 T0 = time.monotonic()
+SERVER_CPUS = ["0"]  # --server-cpus
 
 
 def log(message: str) -> None:
     print(f"[{time.monotonic() - T0:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def pin(cpu: int) -> list[str]:
-    """``taskset -c cpu`` when the machine has that CPU (and taskset), else nothing."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
+def pin(cpu: int | str) -> list[str]:
+    """``taskset -c cpu`` when the machine has that CPU (and taskset), else nothing; ``cpu``
+    may be a list such as ``0,1``."""
+    highest = max(int(c) for c in str(cpu).split(","))
+    if shutil.which("taskset") and (os.cpu_count() or 1) > highest:
         return ["taskset", "-c", str(cpu)]
     return []
 
@@ -156,7 +159,7 @@ def serve(db: Path, work: Path, noop: bool = False) -> Iterator[Server]:
     log_path = work / f"server-{port}.log"
     with open(log_path, "wb") as out:
         process = subprocess.Popen(
-            [*pin(0), *command, "--port", str(port)],
+            [*pin(SERVER_CPUS[0]), *command, "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -704,6 +707,11 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="Events/s of the memory run; default: 20,000 or 3/4 of the measured ingest rate.",
     )
+    parser.add_argument(
+        "--server-cpus",
+        default="0",
+        help="CPUs the server may use (taskset list); the load generator stays on CPU 1.",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--admit-connections", type=int, default=32)
     parser.add_argument("--persons", type=int, default=200_000)
@@ -718,6 +726,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_seconds is None:
         args.memory_seconds = 10 * args.seconds
     parts = (args.only,) if args.only else PARTS
+    SERVER_CPUS[0] = args.server_cpus
     with_cpu = os.sched_getaffinity(0)
     if len(with_cpu) > 1 and 1 in with_cpu:
         os.sched_setaffinity(0, {1})  # keep the orchestrator off the server's core

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from maumeter.api.body import MAX_EVENT
 from maumeter.core.errors import Problem
@@ -284,8 +285,14 @@ def _micros(instant: datetime) -> int:
 
 def _extra(integrations: list[str | None], timestamp: np.ndarray, stamped: np.ndarray) -> pa.Array:
     """The ``extra`` column: ``integrations`` (kept as sent) and ``originalTimestamp``."""
-    if not stamped.any() and all(found is None for found in integrations):
-        return pa.nulls(len(integrations), pa.string())
+    sent = any(found is not None for found in integrations)
+    if not sent:  # the everyday case, in whole arrays
+        if not stamped.any():
+            return pa.nulls(len(integrations), pa.string())
+        texts = pc.binary_join_element_wise(
+            '{"originalTimestamp":"', pa.array(_iso_millis_array(timestamp)), 'Z"}', ""
+        )
+        return pc.if_else(pa.array(stamped), texts, pa.scalar(None, pa.string()))
     original = _iso_millis(timestamp)
     out: list[str | None] = []
     for i, found in enumerate(integrations):
@@ -296,7 +303,11 @@ def _extra(integrations: list[str | None], timestamp: np.ndarray, stamped: np.nd
     return pa.array(out, pa.string())
 
 
+def _iso_millis_array(micros: np.ndarray) -> np.ndarray:
+    """ISO-8601 UTC to the millisecond (truncated), without the ``Z``: a numpy str array."""
+    return np.datetime_as_string((micros // 1000).astype("datetime64[ms]"), unit="ms")
+
+
 def _iso_millis(micros: np.ndarray) -> list[str]:
     """``format_time`` on whole arrays: ISO-8601 UTC, milliseconds (truncated), ``Z``."""
-    millis = (micros // 1000).astype("datetime64[ms]")
-    return [text + "Z" for text in np.datetime_as_string(millis, unit="ms").tolist()]
+    return [text + "Z" for text in _iso_millis_array(micros).tolist()]

@@ -8,7 +8,8 @@ and are written by :func:`flush` as one batch just before the group commits; aft
 the live counts hold them and ``pending`` is emptied. If the group fails, the store reloads the
 org's state from the file, and with it empty buffers: nothing half-decided survives.
 
-Refusals are recorded (one row per person and month) so usage can report them.
+Refusals are recorded (one row per person and month, written with the group) so usage can
+report them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from maumeter.core.activity import Verdict, emails_of
 from maumeter.core.admission import Decision, decide
 from maumeter.core.events import Event
 from maumeter.core.identity import IdKind
-from maumeter.store.batch import batch_from_events
+from maumeter.store.batch import TS, batch_from_events
+from maumeter.store.fold import Writes
 from maumeter.store.ingest import OrgState, commit_batch
 from maumeter.store.pending import IdKey
 
@@ -37,7 +40,6 @@ def ids_of(event: Event) -> list[IdKey]:
 
 
 def admit(
-    con: duckdb.DuckDBPyConnection,
     state: OrgState,
     project_id: int,
     event: Event,
@@ -72,7 +74,7 @@ def admit(
         if decision.counted:
             month_ids.update(keys)
     else:
-        _refuse(con, state, project_id, event, received, month)
+        _refuse(state, project_id, event, received, month)
     return decision
 
 
@@ -91,35 +93,42 @@ def _excluded(state: OrgState, project_id: int, event: Event, roots: list[int]) 
     return any(rule.is_internal_email(e) for e in emails_of(event))
 
 
-def _refuse(
-    con: duckdb.DuckDBPyConnection,
-    state: OrgState,
-    project_id: int,
-    event: Event,
-    received: datetime,
-    month: int,
-) -> None:
+def _refuse(state: OrgState, project_id: int, event: Event, received: datetime, month: int) -> None:
     key = ids_of(event)[0]
     if key in state.refused.get(month, set()):
         return
-    con.execute(
-        "INSERT INTO admission_refusals VALUES (?, ?, ?, ?, ?, ?)",
-        [state.org_id, project_id, month, key[0], key[1], received],
-    )
+    state.pending.refusals.append((project_id, month, key[0], key[1], received))
     state.refused.setdefault(month, set()).add(key)
 
 
 def flush(
-    con: duckdb.DuckDBPyConnection, state: OrgState, first_seq: int
+    con: duckdb.DuckDBPyConnection, writes: Writes, state: OrgState, first_seq: int
 ) -> tuple[int, list[Callable[[], None]]]:
-    """Write the group's admitted events; returns rows written and the post-commit steps."""
+    """Write the group's admitted events and refusals; returns rows written and the
+    post-commit steps."""
+    refusals = state.pending.refusals
+    if refusals:
+        projects, months, kinds, values, times = zip(*refusals, strict=True)
+        writes.add(
+            "admission_refusals",
+            pa.table(
+                {
+                    "org_id": pa.array([state.org_id] * len(refusals), pa.int32()),
+                    "project_id": pa.array(projects, pa.int32()),
+                    "month": pa.array(months, pa.int32()),
+                    "kind": pa.array(kinds, pa.uint8()),
+                    "value": pa.array(values, pa.string()),
+                    "refused_at": pa.array(times, TS),
+                }
+            ),
+        )
     written = 0
     posts: list[Callable[[], None]] = []
     for project_id, items in state.pending.events.items():
         events = [e for e, _ in items]
         billing = [at for _, at in items]
         batch = batch_from_events(events, list(range(len(events))), billing[-1], billing)
-        outcome, post = commit_batch(con, state, project_id, batch, first_seq + written)
+        outcome, post = commit_batch(con, writes, state, project_id, batch, first_seq + written)
         written += outcome.accepted
         posts.append(post)
     return written, posts

@@ -9,7 +9,13 @@ the caller confirms it against the stored message ids, so a collision can never 
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import pyarrow as pa
+
+HASH_SQL = "md5_number_lower(message_id)"
+"""The hash of a stored message id, in SQL: the same as :func:`message_hashes` computes."""
 
 MERGE_AT = 65_536  # recent hashes folded into the sorted array past this many
 
@@ -44,6 +50,14 @@ class DedupeIndex:
         if len(self._recent) >= MERGE_AT:
             recent, self._recent = self._recent, np.empty(0, dtype=np.uint64)
             self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, recent), recent)
+
+
+def message_hashes(message_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The 64-bit hash of each message id: the low half of its MD5, as DuckDB's
+    ``md5_number_lower`` gives it (so the index of a store is rebuilt in SQL when it opens)."""
+    md5 = hashlib.md5
+    digests = b"".join([md5(m.encode()).digest() for m in message_ids.to_pylist()])
+    return np.frombuffer(digests, dtype="<u8")[1::2].astype(np.uint64)
 
 
 def _within(ordered: np.ndarray, hashes: np.ndarray) -> np.ndarray:

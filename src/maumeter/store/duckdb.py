@@ -2,8 +2,11 @@
 
 Nothing to install or start. The event log, orgs, projects and identities are tables; the live
 counting state (roaring bitmaps) is derived, rebuilt from the log when the store opens and kept
-current by each commit. Readers use their own DuckDB cursors (MVCC snapshots) and read the
-counting state under a short lock, so they never block the writer for long.
+current by each commit. Ingest and admissions are made durable in the write-ahead journal next
+to the file (``<file>.journal``) and folded into the tables in large transactions; a reader
+first waits for what was acknowledged before it (:meth:`DuckDBStore.cursor`). Readers use their
+own DuckDB cursors (MVCC snapshots) and read the counting state under a short lock, so they
+never block the writer for long.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -33,8 +38,10 @@ from maumeter.core.keys import MAX_ACTIVE, Key, KeyKind
 from maumeter.core.months import Month, epoch_day
 from maumeter.store import admission
 from maumeter.store.counters import MauFigures, OrgCounts, roots_of
-from maumeter.store.dedupe import DedupeIndex
+from maumeter.store.dedupe import HASH_SQL, DedupeIndex
+from maumeter.store.fold import Folder, Writes, recover
 from maumeter.store.ingest import BatchOutcome, OrgState, flush_appends
+from maumeter.store.journal import Journal, directory_of
 from maumeter.store.pending import Append
 from maumeter.store.privacy import Pseudonyms, Secrets, check_pseudonyms, copy_fresh, swap_in
 from maumeter.store.schema import migrate
@@ -108,9 +115,10 @@ class DuckDBStore:
     _memory_limit = MEMORY_LIMIT
     _generation = 0  # bumped when compaction swaps the file: readers reconnect
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, journal: Journal) -> None:
         self.path = path
         self._db = con
+        self._journal = journal
         self._lock = threading.RLock()
         self._local = threading.local()
         self._orgs: dict[str, OrgInfo] = {}
@@ -126,7 +134,10 @@ class DuckDBStore:
         self._writes = 0
         self._next_seq = 0
         self._load()
-        self._writer = Writer(quiet(con.cursor()), self._lock, self._reload, self._flush)
+        self._folder = Folder(quiet(con.cursor()), journal)
+        self._writer = Writer(
+            quiet(con.cursor()), self._lock, self._reload, self._seal, self._folder.sync
+        )
 
     @classmethod
     def open(
@@ -155,23 +166,41 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise StoreUnavailable(f"cannot open the store {target}: {exc}") from None
         quiet(con)
+        in_memory = str(path) == ":memory:"
+        journal_dir = directory_of(target)
+        if in_memory:  # nothing to recover: a scratch directory, removed on close
+            journal_dir = Path(tempfile.mkdtemp(prefix="maumeter-journal-"))
         try:
             migrate(con)
             check_pseudonyms(con, (secrets or Secrets()).pseudonymize, target)
+            next_lsn = recover(con, journal_dir)
+            journal = Journal(journal_dir, next_lsn, durable=not in_memory)
         except duckdb.Error as exc:
             con.close()
             raise StoreUnavailable(f"{target} is not a maumeter store: {exc}") from None
+        except OSError as exc:
+            con.close()
+            raise StoreUnavailable(f"cannot open the journal {journal_dir}: {exc}") from None
         except StoreUnavailable:
             con.close()
             raise
-        store = cls(target, con)
+        store = cls(target, con, journal)
+        store._journal_is_temporary = in_memory
         store.secrets = secrets or Secrets()
         store.pseudonyms = Pseudonyms(store.secrets.pseudonymize)
         store._memory_limit = memory_limit
         return store
 
+    _journal_is_temporary = False
+
     def close(self) -> None:
         self._writer.close()
+        folded = self._folder.close()
+        self._journal.close()
+        if folded:  # else the segments stay for the next open to fold
+            self._journal.reset()
+            if self._journal_is_temporary:
+                shutil.rmtree(self._journal.directory, ignore_errors=True)
         with contextlib.suppress(duckdb.Error):
             self._db.execute("CHECKPOINT")
         self._db.close()
@@ -201,7 +230,9 @@ class DuckDBStore:
             self._states[org.id] = self._build_state(con, org)
 
     def _reload(self, org_ids: tuple[int, ...]) -> None:
-        """After a failed transaction: rebuild the touched orgs' state from what is stored."""
+        """After a failed group: rebuild the touched orgs' state from what is stored (every
+        acknowledged frame folded first)."""
+        self._folder.sync()
         con = self._db.cursor()
         with self._lock:
             self._next_seq = con.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchall()[
@@ -215,7 +246,7 @@ class DuckDBStore:
         """Replay identities, the dedupe index and the live counts of one org from the store."""
         graph = load_graph(con, org.id)
         hashes = con.execute(
-            "SELECT hash(message_id) AS h FROM events WHERE org_id = ?", [org.id]
+            f"SELECT {HASH_SQL} AS h FROM events WHERE org_id = ?", [org.id]
         ).fetchnumpy()["h"]
         counts = OrgCounts(graph)
         counts.add_ids(0)
@@ -444,7 +475,7 @@ class DuckDBStore:
                 found = written.result()
                 done.set_result(BatchOutcome(found.accepted, found.duplicate_rows, 0, 0, 0))
 
-        self._writer.submit_async(job, (project.org_id,)).add_done_callback(resolve)
+        self._writer.submit_async(job, (project.org_id,), journaled=True).add_done_callback(resolve)
         return done
 
     def admit_async(
@@ -466,7 +497,6 @@ class DuckDBStore:
             state = self._states[org.id]
             current = self._orgs[org.name]  # cap and policy as of now
             decision = admission.admit(
-                con,
                 state,
                 project.id,
                 event,
@@ -477,22 +507,28 @@ class DuckDBStore:
             )
             return decision, None
 
-        return self._writer.submit_async(job, (org.id,))
+        return self._writer.submit_async(job, (org.id,), journaled=True)
 
-    def _flush(self, con: duckdb.DuckDBPyConnection, orgs: set[int]) -> list[Any]:
-        """Before a group commits: write its batches (merged per project), then the
-        admissions its jobs decided, for the orgs its jobs touched."""
+    def _seal(self, con: duckdb.DuckDBPyConnection, orgs: set[int]) -> list[Any]:
+        """Make a journaled group durable: its batches (merged per project), then the
+        admissions its jobs decided, for the orgs its jobs touched, as one journal frame."""
+        writes = Writes(self._folder)
         posts: list[Any] = []
+        next_seq = self._next_seq
         for org_id in sorted(orgs):
             state = self._states[org_id]
             pending = state.pending
-            if not pending.appends and not pending.events:
+            if not pending.appends and not pending.events and not pending.refusals:
                 continue
             for flush in (flush_appends, admission.flush):
-                written, steps = flush(con, state, self._next_seq)
-                self._next_seq += written
+                written, steps = flush(con, writes, state, next_seq)
+                next_seq += written
                 posts.extend(steps)
             posts.append(pending.clear)
+        if writes.rows:
+            lsn = self._journal.append(writes.rows)  # durable from here on
+            self._folder.add(lsn, writes.rows)
+        self._next_seq = next_seq
         return posts
 
     def plan_json(self, org: OrgInfo) -> str | None:
@@ -540,7 +576,9 @@ class DuckDBStore:
     # ---- reads -----------------------------------------------------------------------------
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A reading connection for this thread (DuckDB connections are not thread-safe)."""
+        """A reading connection for this thread (DuckDB connections are not thread-safe),
+        once every write acknowledged so far is in the tables."""
+        self._folder.sync()
         con = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "generation", 0) != self._generation:
             con = self._local.con = quiet(self._db.cursor())
@@ -611,6 +649,7 @@ class DuckDBStore:
 
     def log(self, org: OrgInfo) -> Iterator[tuple[str, datetime, Event]]:
         """The org's events in log order, rebuilt as core events (for the reference count)."""
+        self._folder.sync()
         con = self._db.cursor()
         names = {p.id: p.name for p in self._projects.values()}
         iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
@@ -681,6 +720,7 @@ class DuckDBStore:
                 )
                 self._generation += 1
             self._writer.use(quiet(self._db.cursor()))
+            self._folder.use(quiet(self._db.cursor()))
             return self.path.stat().st_size
 
         return self._writer.exclusive(swap)

@@ -2,8 +2,10 @@
 
 Steps, in order (the same as the reference count's): drop duplicates (first occurrence wins, in
 the batch and against everything stored), resolve identities in log order, evaluate the
-project's activity rule, find the local day of the billing time, append to the log, and — only
-after the transaction commits — update the live counts. Everything runs on the writer thread.
+project's activity rule, find the local day of the billing time, append to the log (rows left
+in the group's :class:`~maumeter.store.fold.Writes`, which the journal makes durable), and — only
+once the group is durable — update the live counts. Everything runs on the writer thread; the
+connection is used for computing over the batch and for reading what is stored.
 """
 
 from __future__ import annotations
@@ -20,18 +22,13 @@ from maumeter.core.activity import ActivityRule, Verdict
 from maumeter.core.identity import Conflict, IdentityGraph, IdKind, Merge
 from maumeter.store.batch import registered
 from maumeter.store.counters import OrgCounts, roots_at
-from maumeter.store.dedupe import DedupeIndex, first_occurrences
+from maumeter.store.dedupe import DedupeIndex, first_occurrences, message_hashes
+from maumeter.store.fold import Writes
 from maumeter.store.localtime import local_epoch_days
 from maumeter.store.pending import Pending
 from maumeter.store.verdicts import Verdicts
 
 SMALL = 4096  # past this many linking rows, already-linked pairs are dropped before the loop
-
-EVENT_COLUMNS = (
-    "seq, org_id, project_id, type, message_id, user_id, anonymous_id, previous_id, event, name, "
-    '"timestamp", sent_at, received_at, billing_time, properties, traits, context, extra, '
-    "actor, day, verdict"
-)
 
 
 @dataclass(slots=True)
@@ -60,31 +57,23 @@ class BatchOutcome:
 
 def commit_batch(
     con: duckdb.DuckDBPyConnection,
+    writes: Writes,
     state: OrgState,
     project_id: int,
     batch: pa.Table,
     first_seq: int,
 ) -> tuple[BatchOutcome, Callable[[], None]]:
-    """Write ``batch`` into the open transaction; return the outcome and the post-commit step."""
+    """Add ``batch`` to the group's writes; return the outcome and the post-commit step."""
     if batch.num_rows == 0:
         return BatchOutcome(0, [], 0, 0, 0), lambda: None
     verdicts = state.verdicts.get(project_id)
     if verdicts is None:
         verdicts = state.verdicts[project_id] = Verdicts(state.rules[project_id])
-    # One statement per group for both: each costs a fixed few hundred microseconds. Arrow
-    # tables are read by name from this frame (DuckDB's replacement scan): a relation
-    # (``from_arrow``) binds every statement twice, a registered view costs two more calls.
-    _batch = batch  # read by the SQL below
-    found = con.execute(
-        f"SELECT hash(message_id) AS h, {verdicts.columns_sql} FROM _batch"
-    ).fetchnumpy()
-    hashes = np.asarray(found["h"], dtype=np.uint64)
-    verdict = verdicts.of(found)
-    keep = _not_duplicates(con, state, batch, hashes)
+    hashes = message_hashes(batch.column("message_id"))
+    keep = _not_duplicates(con, writes, state, batch, hashes)
     duplicate_rows = batch.column("rownum").filter(pa.array(~keep)).to_pylist()
     if not keep.all():
-        mask = pa.array(keep)
-        batch, verdict = batch.filter(mask), verdict.filter(mask)
+        batch = batch.filter(pa.array(keep))
         hashes = hashes[keep]
     n = batch.num_rows
     if n == 0:
@@ -93,6 +82,7 @@ def commit_batch(
     # must see these ids as stored. A failed transaction reloads the whole state anyway.
     state.dedupe.add(hashes)
 
+    verdict = verdicts.of(batch)
     graph = state.graph
     first_new_id = len(graph)
     seqs = np.arange(first_seq, first_seq + n, dtype=np.int64)
@@ -113,10 +103,9 @@ def commit_batch(
             "verdict": verdict,
         }
     )
-    _stored = stored  # read by the SQL below
-    con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM _stored")
+    writes.add("events", stored)
     internal = _internal_roots(con, state, graph, first_new_id, stored)
-    _persist_identities(con, state.org_id, graph, first_new_id, merges, conflicts)
+    _persist_identities(writes, state.org_id, graph, first_new_id, merges, conflicts)
 
     qualifies = pc.equal(verdict, Verdict.QUALIFIES.value).to_numpy(zero_copy_only=False)
     q_actors, q_days, q_roots = actors[qualifies], days[qualifies], roots[qualifies]
@@ -136,7 +125,7 @@ def commit_batch(
 
 
 def flush_appends(
-    con: duckdb.DuckDBPyConnection, state: OrgState, first_seq: int
+    con: duckdb.DuckDBPyConnection, writes: Writes, state: OrgState, first_seq: int
 ) -> tuple[int, list[Callable[[], None]]]:
     """Write the group's appended batches, one merged batch per project: every statement's
     fixed cost is paid once per group, not once per request. Each batch's duplicates are
@@ -159,7 +148,7 @@ def flush_appends(
         if not tables:
             continue
         merged = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-        outcome, post = commit_batch(con, state, project_id, merged, first_seq + written)
+        outcome, post = commit_batch(con, writes, state, project_id, merged, first_seq + written)
         written += outcome.accepted
         posts.append(post)
         duplicates = np.sort(np.asarray(outcome.duplicate_rows, dtype=np.int64))
@@ -171,9 +160,14 @@ def flush_appends(
 
 
 def _not_duplicates(
-    con: duckdb.DuckDBPyConnection, state: OrgState, batch: pa.Table, hashes: np.ndarray
+    con: duckdb.DuckDBPyConnection,
+    writes: Writes,
+    state: OrgState,
+    batch: pa.Table,
+    hashes: np.ndarray,
 ) -> np.ndarray:
-    """Rows to keep: first in the batch, and not stored before (hash hits confirmed exactly)."""
+    """Rows to keep: first in the batch, and not stored before (hash hits confirmed exactly,
+    in the tables and in what is acknowledged but not folded yet)."""
     ids: list[str] | None = None
 
     def message_ids() -> list[str]:
@@ -189,13 +183,15 @@ def _not_duplicates(
     if not candidates.any():
         return first
     wanted = pa.table({"message_id": batch.column("message_id").filter(pa.array(candidates))})
+    # Unfolded rows first: a fold committing in between is then seen by the query below.
+    stored = writes.stored_message_ids(state.org_id, wanted.column("message_id").combine_chunks())
     with registered(con, "_wanted", wanted):
         found = con.execute(
             "SELECT DISTINCT message_id FROM events WHERE org_id = ? "
             "AND message_id IN (SELECT message_id FROM _wanted)",
             [state.org_id],
         ).fetchall()
-    stored = {row[0] for row in found}
+    stored.update(row[0] for row in found)
     if not stored:
         return first
     all_ids = message_ids()
@@ -283,7 +279,7 @@ def _internal_roots(
 
 
 def _persist_identities(
-    con: duckdb.DuckDBPyConnection,
+    writes: Writes,
     org_id: int,
     graph: IdentityGraph,
     first_new_id: int,
@@ -299,11 +295,10 @@ def _persist_identities(
                 "value": pa.array(graph.values[first_new_id:], pa.string()),
             }
         )
-        _ids = new  # read by the SQL below (a replacement scan)
-        con.execute("INSERT INTO identities SELECT org_id, idx, kind, value FROM _ids")
+        writes.add("identities", new)
     if merges:
         _insert(
-            con,
+            writes,
             "identity_merges",
             {
                 "org_id": pa.array(np.full(len(merges), org_id, dtype=np.int32)),
@@ -314,7 +309,7 @@ def _persist_identities(
         )
     if conflicts:
         _insert(
-            con,
+            writes,
             "identity_conflicts",
             {
                 "org_id": pa.array(np.full(len(conflicts), org_id, dtype=np.int32)),
@@ -326,8 +321,5 @@ def _persist_identities(
         )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array]) -> None:
-    """Append Arrow columns to a table in one statement (executemany is row by row)."""
-    _rows = pa.table(columns)  # read by the SQL below (a replacement scan)
-    names = ", ".join(columns)
-    con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows")
+def _insert(writes: Writes, table: str, columns: dict[str, pa.Array]) -> None:
+    writes.add(table, pa.table(columns))

@@ -1,4 +1,4 @@
-"""What the open write group holds until it commits: admissions decided (see
+"""What the open write group holds until it is sealed: admissions decided and refused (see
 store.admission) and appended batches, which are written together, one batch per project."""
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ class Pending:
     new: dict[int, int] = field(default_factory=dict)
     events: dict[int, list[tuple[Event, datetime]]] = field(default_factory=dict)
     appends: dict[int, list[Append]] = field(default_factory=dict)
+    refusals: list[tuple[int, int, int, str, datetime]] = field(default_factory=list)
+    """(project, month, id kind, id value, refused at) of the group's new refusals."""
 
     def clear(self) -> None:
         self.ids.clear()
         self.new.clear()
         self.events.clear()
         self.appends.clear()
+        self.refusals.clear()
 
 
 @dataclass(slots=True)

@@ -227,6 +227,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "the write-ahead journal: the last frame folded into the tables",
+        """
+        CREATE TABLE journal_state (folded_lsn BIGINT NOT NULL);
+        INSERT INTO journal_state VALUES (0);
+        """,
+    ),
 ]
 
 

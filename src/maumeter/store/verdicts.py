@@ -1,26 +1,28 @@
-"""The verdicts of a batch on the ingest path: cheap SQL for the matchers, Python for regexes.
+"""The verdicts of a batch on the ingest path, in Python over the batch's columns.
 
-:func:`~maumeter.store.rule_sql.verdict_sql` is one expression, but DuckDB compiles its
-regexes again for every statement: about 2 ms for the default bot list, which is most of the
-cost of a small write group (an admission group of 32 events, say). Here one statement
-computes what needs no regex, the matchers plus the page URL and user agent the regexes look
-at (:data:`PAGE_URL_SQL`, :data:`USER_AGENT_SQL`, the same extraction as the SQL twin), and the
-URL globs and bot patterns run in Python once per *distinct* value, with the very matchers
-:meth:`ActivityRule.evaluate` uses, remembered across batches. The property test in
-``tests/store/test_verdicts.py`` holds the result equal to ``verdict_sql`` and ``evaluate``.
+:meth:`ActivityRule.evaluate` decides one event; here the same matchers decide a whole batch:
+type and name tests are Arrow compute over the columns; property predicates, the page URL and
+the user agent are read from the stored JSON text only for the rows and rules that need them
+(with ``Predicate.holds``, ``Event.page_url`` and ``Event.user_agent``'s own rules); URL globs
+and bot patterns run once per *distinct* value, remembered across batches. No SQL: a statement
+costs a fixed few hundred microseconds, most of a small write group (an admission group, say).
+The property test in ``tests/store/test_verdicts.py`` holds the result equal to ``evaluate`` and
+to the SQL twin ``verdict_sql``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from maumeter.core.activity import ActivityRule, Verdict
-from maumeter.store.rule_sql import PAGE_URL_SQL, USER_AGENT_SQL, matched_sql
+from maumeter.core.activity import MAX_USER_AGENT_CHARS, ActivityRule, Matcher, Verdict
+from maumeter.core.events import ADMIT
 
 REMEMBERED = 20_000  # distinct URLs or user agents kept per rule before starting afresh
 _CODES = np.array(
@@ -30,42 +32,115 @@ _CODES = np.array(
 _NOT_ACTIVITY, _URL_EXCLUDED, _BOT = 1, 2, 3
 
 
+class _Context(msgspec.Struct):
+    """The two fields of ``context`` a verdict looks at; the rest is skipped unread."""
+
+    userAgent: Any = None  # the wire's name
+    page: Any = None
+
+
+_context = msgspec.json.Decoder(_Context).decode
+
+
 class Verdicts:
     """One project rule's verdict evaluator, with what it learnt of URLs and user agents."""
 
-    __slots__ = ("_agents", "_bots", "_rule", "_urls", "columns_sql")
+    __slots__ = ("_agents", "_bots", "_rule", "_urls")
 
     def __init__(self, rule: ActivityRule) -> None:
         self._rule = rule
         self._bots = rule.bot_regex is not None  # a property that joins the patterns
         self._urls: dict[str, bool] = {}
         self._agents: dict[str, bool] = {}
-        self.columns_sql = (
-            f"({matched_sql(rule)}) AS matched, {PAGE_URL_SQL} AS url, {USER_AGENT_SQL} AS agent"
-        )
-        """The columns :meth:`of` reads, to select alongside anything else of a batch."""
 
-    def of(self, found: Mapping[str, Any] | pa.Table) -> pa.Array:
-        """The verdict of each row, given the ``matched``, ``url`` and ``agent`` columns (numpy
-        arrays as ``fetchnumpy`` gives them, or Arrow)."""
-        code = np.where(np.asarray(found["matched"], dtype=bool), 0, _NOT_ACTIVITY)
+    def of(self, batch: pa.Table) -> pa.Array:
+        """The verdict of each row of a batch (columns ``type``, ``event``, ``name``,
+        ``properties`` and ``context``, the last two JSON text or NULL)."""
         rule = self._rule
-        if rule.url_include or rule.url_exclude:
-            hit = _distinct(found["url"], self._urls, rule.is_url_excluded)
-            code = np.where((code == 0) & hit, _URL_EXCLUDED, code)
+        types = batch.column("type")
+        matched = _filled(pc.equal(types, ADMIT))
+        for matcher in rule.matchers:
+            matched |= _matches(matcher, batch)
+        code = np.where(matched, 0, _NOT_ACTIVITY)
+        urls = bool(rule.url_include or rule.url_exclude)
+        if not (urls or self._bots):
+            return pa.array(_CODES[code], pa.string())
+        rows = np.flatnonzero(code == 0)  # only activity is looked at further
+        contexts = _texts(batch.column("context"), rows)
+        found = [_read_context(text) for text in contexts]
+        if urls:
+            properties = _texts(batch.column("properties"), rows)
+            page = [
+                url if isinstance(url, str) else _property_url(props)
+                for (_, url), props in zip(found, properties, strict=True)
+            ]
+            hit = _distinct(page, self._urls, rule.is_url_excluded)
+            code[rows[hit]] = _URL_EXCLUDED
         if self._bots:
-            hit = _distinct(found["agent"], self._agents, rule.is_bot)
-            code = np.where((code == 0) & hit, _BOT, code)
+            agents = [agent[:MAX_USER_AGENT_CHARS] if agent else agent for agent, _ in found]
+            hit = _distinct(agents, self._agents, rule.is_bot) & (code[rows] == 0)
+            code[rows[hit]] = _BOT
         return pa.array(_CODES[code], pa.string())
 
 
-def _distinct(column: Any, known: dict[str, bool], test: Callable[[str], bool]) -> np.ndarray:
-    """``test`` of each row's value (False where NULL), run once per distinct value."""
-    if not isinstance(column, pa.Array | pa.ChunkedArray):
-        column = pa.array(column, pa.string())  # a (masked) numpy array of str
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+def _filled(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _matches(matcher: Matcher, batch: pa.Table) -> np.ndarray:
+    """``Matcher.matches`` over a batch."""
+    mask = _filled(pc.equal(batch.column("type"), matcher.type))
+    if matcher.events is not None:
+        names = batch.column("event" if matcher.type == "track" else "name")
+        wanted = pa.array(sorted(matcher.events), pa.string())
+        mask &= _filled(pc.is_in(names, value_set=wanted))
+    if matcher.where and mask.any():
+        rows = np.flatnonzero(mask)
+        for row, text in zip(rows, _texts(batch.column("properties"), rows), strict=True):
+            properties = _object(text)
+            mask[row] = all(p.holds(properties) for p in matcher.where)
+    return mask
+
+
+def _texts(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> list[str | None]:
+    return column.take(pa.array(rows, pa.int64())).to_pylist() if len(rows) else []
+
+
+def _object(text: str | None) -> dict[str, Any]:
+    """A JSON object column's value as the event held it (exact numbers: the stdlib parser)."""
+    if text is None:
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _read_context(text: str | None) -> tuple[str | None, str | None]:
+    """(user agent, ``context.page.url``): each only when it is a string."""
+    if text is None:
+        return None, None
+    try:
+        found = _context(text)
+        agent, page = found.userAgent, found.page
+    except (msgspec.DecodeError, msgspec.ValidationError):  # not an object, say
+        context = _object(text)
+        agent, page = context.get("userAgent"), context.get("page")
+    url = page.get("url") if isinstance(page, dict) else None
+    return (agent if isinstance(agent, str) else None), (url if isinstance(url, str) else None)
+
+
+def _property_url(text: str | None) -> str | None:
+    """``properties.url`` when it is a string (the page URL's second place)."""
+    if text is None or ('"url"' not in text and "\\u" not in text):
+        return None  # no such key (unless spelt with escapes): nothing to parse
+    url = _object(text).get("url")
+    return url if isinstance(url, str) else None
+
+
+def _distinct(
+    column: list[str | None], known: dict[str, bool], test: Callable[[str], bool]
+) -> np.ndarray:
+    """``test`` of each row's value (False where None), run once per distinct value."""
+    encoded = pc.dictionary_encode(pa.array(column, pa.string()))
     values = encoded.dictionary.to_pylist()
     if len(known) > REMEMBERED:
         known.clear()

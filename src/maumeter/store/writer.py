@@ -1,11 +1,16 @@
 """One writer: a queue feeding one thread that group-commits (the Datasette pattern).
 
 DuckDB allows one writing connection per file and rewards large transactions. Callers submit
-jobs and block until the transaction holding their job has committed, so an acknowledgement
-always means "durably stored". Jobs that arrive while a transaction is being written wait and
-go into the next one together. Each job returns a post-commit step (updating live counts) that
-runs only once the commit succeeded, in job order. A ``before_commit`` hook writes what jobs
-left for the end of the group (admissions, decided one by one, written as one batch).
+jobs and block until the group holding their job is durable, so an acknowledgement always means
+"durably stored". Jobs that arrive while a group is being written wait and go into the next one
+together. Each job returns a post-commit step (updating live counts) that runs only once the
+group is durable, in job order.
+
+Two kinds of group. *Journaled* jobs (ingest batches and admissions) only decide and leave rows
+for the end of the group; the ``seal`` hook writes those rows as one frame of the journal
+(:mod:`maumeter.store.journal`), synced, and they reach DuckDB later in large folds. Every other
+job runs in a DuckDB transaction of its own group, after ``drain`` has folded everything
+journaled before it, so it sees (and may rewrite) all acknowledged rows.
 
 If a group fails, it is rolled back, the in-memory state of the orgs it touched is reloaded from
 the store (jobs mutate identity state as they run), and its jobs are retried one by one so one
@@ -36,6 +41,7 @@ class _Item:
     orgs: tuple[int, ...]
     future: Future[Any]
     exclusive: bool = False
+    journaled: bool = False
 
 
 class Writer:
@@ -46,13 +52,14 @@ class Writer:
         con: duckdb.DuckDBPyConnection,
         lock: threading.RLock,
         reload: Callable[[tuple[int, ...]], None],
-        before_commit: Callable[[duckdb.DuckDBPyConnection, set[int]], list[PostCommit]]
-        | None = None,
+        seal: Callable[[duckdb.DuckDBPyConnection, set[int]], list[PostCommit]],
+        drain: Callable[[], None],
     ) -> None:
         self._con = con
         self._lock = lock
         self._reload = reload
-        self._before_commit = before_commit
+        self._seal = seal
+        self._drain = drain
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="maumeter-writer", daemon=True)
         self._thread.start()
@@ -61,17 +68,20 @@ class Writer:
         """Run ``job`` in a write transaction; returns its result once committed."""
         return self.submit_async(job, orgs).result()
 
-    def submit_async(self, job: Job, orgs: tuple[int, ...] = ()) -> Future[Any]:
-        """Queue ``job``; the future resolves once its transaction has committed."""
+    def submit_async(
+        self, job: Job, orgs: tuple[int, ...] = (), journaled: bool = False
+    ) -> Future[Any]:
+        """Queue ``job``; the future resolves once its group is durable. A ``journaled`` job
+        writes nothing through the connection: it leaves its rows to the group's seal."""
         if not self._thread.is_alive():
             raise RuntimeError("the store is closed")
         future: Future[Any] = Future()
-        self._queue.put(_Item(job, orgs, future))
+        self._queue.put(_Item(job, orgs, future, journaled=journaled))
         return future
 
     def exclusive(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on the writer thread between transactions, nothing else writing
-        meanwhile (compaction swaps the store file and then the connection, :meth:`use`)."""
+        """Run ``fn`` on the writer thread between groups, with everything journaled folded and
+        nothing else writing meanwhile (compaction swaps the store file, then :meth:`use`)."""
         if not self._thread.is_alive():
             raise RuntimeError("the store is closed")
         future: Future[Any] = Future()
@@ -106,8 +116,8 @@ class Writer:
                 if more is None:
                     stop = True
                     break
-                if more.exclusive:
-                    held = more  # after this group, alone
+                if more.exclusive or more.journaled != item.journaled:
+                    held = more  # after this group: alone, or in a group of its kind
                     break
                 group.append(more)
             try:
@@ -121,9 +131,9 @@ class Writer:
             if stop:
                 return
 
-    @staticmethod
-    def _run_exclusive(item: _Item) -> None:
+    def _run_exclusive(self, item: _Item) -> None:
         try:
+            self._drain()
             value, _ = item.job(None)  # type: ignore[arg-type]
         except BaseException as exc:
             item.future.set_exception(exc)
@@ -131,12 +141,21 @@ class Writer:
             item.future.set_result(value)
 
     def _commit(self, group: list[_Item]) -> bool:
-        """Run a group in one transaction; on failure roll back, reload, and report False."""
+        """Make a group durable (journal or transaction); on failure roll back, reload the
+        orgs it touched, and report False."""
         con = self._con
+        journaled = group[0].journaled
         results: list[tuple[_Item, Any, PostCommit | None]] = []
         failed: _Item | None = None
         error: BaseException | None = None
-        con.execute("BEGIN TRANSACTION")
+        if not journaled:
+            try:
+                self._drain()
+            except BaseException as exc:
+                for item in group:
+                    item.future.set_exception(exc)
+                return True  # answered: nothing to retry while the journal cannot fold
+            con.execute("BEGIN TRANSACTION")
         for item in group:
             try:
                 value, post = item.job(con)
@@ -147,14 +166,16 @@ class Writer:
         extra: list[PostCommit] = []
         if failed is None:
             try:
-                if self._before_commit is not None:
-                    extra = self._before_commit(con, {o for item in group for o in item.orgs})
-                con.execute("COMMIT")
+                if journaled:
+                    extra = self._seal(con, {o for item in group for o in item.orgs})
+                else:
+                    con.execute("COMMIT")
             except BaseException as exc:
                 failed, error = group[0], exc
         if failed is not None:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
+            if not journaled:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
             self._reload(tuple(sorted({org for item in group for org in item.orgs})))
             if len(group) == 1:
                 failed.future.set_exception(error)  # type: ignore[arg-type]
