@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maumeter import dashboard
@@ -21,7 +20,7 @@ from maumeter.api import (
     webhooks,
 )
 from maumeter.api import privacy as privacy_api
-from maumeter.api.hotpaths import HotPaths
+from maumeter.api.hotpaths import App
 from maumeter.api.ratelimit import RateLimiter
 from maumeter.core.errors import MaumeterError
 from maumeter.meter import Meter
@@ -45,25 +44,23 @@ def create_app(
     burst: float = 10000.0,
     local_admin: LocalAdmin | None = None,
 ) -> FastAPI:
-    app = FastAPI(
+    app = App(
         title="maumeter",
         summary="Exact monthly active users: Segment-compatible ingest, admission, MAU queries.",
         description=DESCRIPTION,
         version="0.2.0",
+        # Write keys live in browsers (analytics.js, posthog-js): the tracking API answers
+        # any origin. No cookies are ever read, so no credentials are allowed.
+        cors={
+            "allow_origins": ["*"],
+            "allow_methods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            "allow_headers": ["*"],
+            "max_age": 86400,
+        },
     )
     app.state.meter = meter
     app.state.limiter = RateLimiter(rate, burst)
     app.state.local_admin = local_admin
-    app.add_middleware(HotPaths)  # added first: inside CORS, which wraps it
-    # Write keys live in browsers (analytics.js, posthog-js): the tracking API answers any
-    # origin. No cookies are ever read, so no credentials are allowed.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        max_age=86400,
-    )
     app.add_exception_handler(MaumeterError, errors.maumeter_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)  # type: ignore[arg-type]

@@ -60,15 +60,16 @@ def admit(
             roots.append(graph.find(idx))
     month_ids = pending.ids.setdefault(month, set())
     counted = any(r in persons for r in roots) or any(k in month_ids for k in keys)
+    verdict = state.rules[project_id].evaluate(event)  # stored with the event, not recomputed
     decision = decide(
         policy,
         cap,
         len(persons) + pending.new.get(month, 0),
         counted,
-        _excluded(state, project_id, event, roots),
+        _excluded(state, project_id, event, roots, verdict),
     )
     if decision.admitted:
-        pending.events.setdefault(project_id, []).append((event, received))
+        pending.events.setdefault(project_id, []).append((event, received, verdict.value))
         if decision.new_person:
             pending.new[month] = pending.new.get(month, 0) + 1
         if decision.counted:
@@ -78,10 +79,12 @@ def admit(
     return decision
 
 
-def _excluded(state: OrgState, project_id: int, event: Event, roots: list[int]) -> bool:
+def _excluded(
+    state: OrgState, project_id: int, event: Event, roots: list[int], verdict: Verdict
+) -> bool:
     """Bots, excluded URLs and internal persons are served but never counted."""
     rule = state.rules[project_id]
-    if rule.evaluate(event) is not Verdict.QUALIFIES:
+    if verdict is not Verdict.QUALIFIES:
         return True
     if not rule.has_internal_exclusions:
         return False
@@ -125,10 +128,13 @@ def flush(
     written = 0
     posts: list[Callable[[], None]] = []
     for project_id, items in state.pending.events.items():
-        events = [e for e, _ in items]
-        billing = [at for _, at in items]
+        events = [e for e, _, _ in items]
+        billing = [at for _, at, _ in items]
+        verdicts = pa.array([v for _, _, v in items], pa.string())
         batch = batch_from_events(events, list(range(len(events))), billing[-1], billing)
-        outcome, post = commit_batch(con, writes, state, project_id, batch, first_seq + written)
+        outcome, post = commit_batch(
+            con, writes, state, project_id, batch, first_seq + written, verdicts
+        )
         written += outcome.accepted
         posts.append(post)
     return written, posts

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 import msgspec
+import numpy as np
 import pyarrow as pa
 
 from maumeter.core.events import Event
 
 TS = pa.timestamp("us", tz="UTC")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 BATCH_SCHEMA = pa.schema(
     [
@@ -68,8 +71,8 @@ def batch_from_events(
 ) -> pa.Table:
     """A batch from validated events; billing time is ``received_at`` unless given per event."""
     n = len(events)
-    billing = list(billing_times) if billing_times is not None else [received_at] * n
-    columns: dict[str, list[Any]] = {
+    received = pa.array(np.full(n, micros(received_at), dtype=np.int64), TS)
+    columns: dict[str, Any] = {
         "rownum": list(rownums),
         "type": [e.type for e in events],
         "message_id": [e.message_id for e in events],
@@ -78,16 +81,28 @@ def batch_from_events(
         "previous_id": [e.previous_id for e in events],
         "event": [e.event for e in events],
         "name": [e.name for e in events],
-        "timestamp": [e.timestamp for e in events],
-        "sent_at": [e.sent_at for e in events],
-        "received_at": [received_at] * n,
-        "billing_time": billing,
+        "timestamp": _timestamps([e.timestamp for e in events]),
+        "sent_at": _timestamps([e.sent_at for e in events]),
+        "received_at": received,
+        "billing_time": received if billing_times is None else _timestamps(billing_times),
         "properties": [dumps(e.properties) for e in events],
         "traits": [dumps(e.traits) for e in events],
         "context": [dumps(e.context) for e in events],
         "extra": [dumps(e.extra) for e in events],
     }
     return pa.Table.from_pydict(columns, schema=BATCH_SCHEMA)
+
+
+def micros(instant: datetime) -> int:
+    """Microseconds since the epoch, exactly; a naive time is taken as UTC (as Arrow does).
+    Building timestamps from these is several times faster than handing Arrow datetimes."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return (instant - EPOCH) // MICROSECOND
+
+
+def _timestamps(values: Sequence[datetime | None]) -> pa.Array:
+    return pa.array([None if v is None else micros(v) for v in values], TS)
 
 
 @contextmanager

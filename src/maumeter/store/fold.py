@@ -26,8 +26,10 @@ import pyarrow.compute as pc
 
 from maumeter.store.journal import Frame, Journal, Rows, read_frames, segments
 
-FOLD_ROWS = 100_000  # rows gathered before a fold starts early
-FOLD_SECONDS = 0.5  # the longest an acknowledged row waits before it is folded
+# DuckDB writes an insert's full row groups (122,880 rows) straight into the file instead of
+# its own log: a fold of that many events costs about half as much per row as a smaller one.
+FOLD_ROWS = 131_072  # events gathered before a fold starts early
+FOLD_SECONDS = 3.0  # the longest an acknowledged row waits before it is folded
 RETRY_SECONDS = 1.0
 
 
@@ -114,7 +116,7 @@ class Folder:
 
     def add(self, lsn: int, rows: Rows) -> None:
         """A frame is durable in the journal: fold it soon."""
-        count = sum(table.num_rows for _, table in rows)
+        count = sum(table.num_rows for name, table in rows if name == "events")
         with self._cond:
             self._pending.append((Frame(lsn, rows), time.monotonic()))
             self._appended = lsn
@@ -187,7 +189,9 @@ class Folder:
             last = taken[-1].lsn
             with self._cond:
                 del self._pending[: len(taken)]
-                self._rows -= sum(t.num_rows for frame in taken for _, t in frame.rows)
+                self._rows -= sum(
+                    t.num_rows for frame in taken for name, t in frame.rows if name == "events"
+                )
                 self._folded = last
                 self._error = None
                 self._cond.notify_all()

@@ -19,7 +19,8 @@ class Pending:
 
     ids: dict[int, set[IdKey]] = field(default_factory=dict)
     new: dict[int, int] = field(default_factory=dict)
-    events: dict[int, list[tuple[Event, datetime]]] = field(default_factory=dict)
+    events: dict[int, list[tuple[Event, datetime, str]]] = field(default_factory=dict)
+    """Admitted events per project: (event, received at, its verdict)."""
     appends: dict[int, list[Append]] = field(default_factory=dict)
     refusals: list[tuple[int, int, int, str, datetime]] = field(default_factory=list)
     """(project, month, id kind, id value, refused at) of the group's new refusals."""
