@@ -20,6 +20,7 @@ of a union-find forest. Invariant: the root of a person holding a user id is a u
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -82,6 +83,10 @@ class IdentityGraph:
         return len(self.values)
 
     # ---- ids -------------------------------------------------------------------------------
+
+    def ids(self, kind: IdKind) -> Mapping[str, int]:
+        """The index of every id of a kind (read only: new ids go through :meth:`index`)."""
+        return self._users if kind is IdKind.USER else self._anons
 
     def lookup(self, kind: IdKind, value: str) -> int | None:
         return (self._users if kind is IdKind.USER else self._anons).get(value)

@@ -16,6 +16,8 @@ state is loaded.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,8 +31,12 @@ from maumeter.store.journal import Frame, Journal, Rows, read_frames, segments
 # DuckDB writes an insert's full row groups (122,880 rows) straight into the file instead of
 # its own log: a fold of that many events costs about half as much per row as a smaller one.
 FOLD_ROWS = 131_072  # events gathered before a fold starts early
-FOLD_SECONDS = 3.0  # the longest an acknowledged row waits before it is folded
+FOLD_SECONDS = 10.0  # the longest an acknowledged row waits before it is folded
+# Past this many unfolded events the writer waits for the fold: memory stays bounded (about
+# 130 MB of Arrow) when ingest outruns folding.
+MAX_UNFOLDED = 2 * FOLD_ROWS
 RETRY_SECONDS = 1.0
+FOLD_NICE = 10  # folding runs at a lower priority than answering requests
 
 
 class FoldError(Exception):
@@ -123,6 +129,8 @@ class Folder:
             self._rows += count
             if self._rows >= FOLD_ROWS:
                 self._cond.notify_all()
+            while self._rows > MAX_UNFOLDED and self._error is None:
+                self._cond.wait(RETRY_SECONDS)  # back-pressure on the writer
 
     def unfolded_events(self) -> list[pa.Table]:
         with self._cond:
@@ -166,6 +174,9 @@ class Folder:
         return max(0.0, self._pending[0][1] + FOLD_SECONDS - time.monotonic())
 
     def _run(self) -> None:
+        if sys.platform == "linux":  # a thread's own nice value: folds yield to requests
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FOLD_NICE)
         while True:
             with self._cond:
                 wait = self._due()

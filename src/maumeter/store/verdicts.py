@@ -40,6 +40,7 @@ class _Context(msgspec.Struct):
 
 
 _context = msgspec.json.Decoder(_Context).decode
+_contexts = msgspec.json.Decoder(list[_Context | None]).decode
 
 
 class Verdicts:
@@ -66,18 +67,17 @@ class Verdicts:
         if not (urls or self._bots):
             return pa.array(_CODES[code], pa.string())
         rows = np.flatnonzero(code == 0)  # only activity is looked at further
-        contexts = _texts(batch.column("context"), rows)
-        found = [_read_context(text) for text in contexts]
+        agents, pages = _read_contexts(_texts(batch.column("context"), rows))
         if urls:
             properties = _texts(batch.column("properties"), rows)
             page = [
-                url if isinstance(url, str) else _property_url(props)
-                for (_, url), props in zip(found, properties, strict=True)
+                url if url is not None else _property_url(props)
+                for url, props in zip(pages, properties, strict=True)
             ]
             hit = _distinct(page, self._urls, rule.is_url_excluded)
             code[rows[hit]] = _URL_EXCLUDED
         if self._bots:
-            agents = [agent[:MAX_USER_AGENT_CHARS] if agent else agent for agent, _ in found]
+            agents = [agent[:MAX_USER_AGENT_CHARS] if agent else agent for agent in agents]
             hit = _distinct(agents, self._agents, rule.is_bot) & (code[rows] == 0)
             code[rows[hit]] = _BOT
         return pa.array(_CODES[code], pa.string())
@@ -114,6 +114,31 @@ def _object(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _read_contexts(texts: list[str | None]) -> tuple[list[str | None], list[str | None]]:
+    """The user agents and ``context.page.url`` of each (None unless a string), decoded in
+    one call as one JSON array when all are objects (the everyday case)."""
+    try:
+        decoded = _contexts("[" + ",".join("null" if t is None else t for t in texts) + "]")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        decoded = []
+    if len(decoded) != len(texts):  # some text is not one JSON object: each on its own
+        pairs = [_read_context(text) for text in texts]
+        return [agent for agent, _ in pairs], [url for _, url in pairs]
+    agents = [None if c is None else c.userAgent for c in decoded]
+    urls = [
+        c.page.get("url") if c is not None and isinstance(c.page, dict) else None for c in decoded
+    ]
+    return (
+        [a if isinstance(a, str) else None for a in agents],
+        [u if isinstance(u, str) else None for u in urls],
+    )
+
+
+def _fields(agent: Any, page: Any) -> tuple[str | None, str | None]:
+    url = page.get("url") if isinstance(page, dict) else None
+    return (agent if isinstance(agent, str) else None), (url if isinstance(url, str) else None)
+
+
 def _read_context(text: str | None) -> tuple[str | None, str | None]:
     """(user agent, ``context.page.url``): each only when it is a string."""
     if text is None:
@@ -124,8 +149,7 @@ def _read_context(text: str | None) -> tuple[str | None, str | None]:
     except (msgspec.DecodeError, msgspec.ValidationError):  # not an object, say
         context = _object(text)
         agent, page = context.get("userAgent"), context.get("page")
-    url = page.get("url") if isinstance(page, dict) else None
-    return (agent if isinstance(agent, str) else None), (url if isinstance(url, str) else None)
+    return _fields(agent, page)
 
 
 def _property_url(text: str | None) -> str | None:
