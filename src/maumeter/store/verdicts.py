@@ -147,7 +147,10 @@ def _read_context(text: str | None) -> tuple[str | None, str | None]:
         found = _context(text)
         agent, page = found.userAgent, found.page
     except (msgspec.DecodeError, msgspec.ValidationError):  # not an object, say
-        context = _object(text)
+        try:
+            context = _object(text)
+        except ValueError:  # not JSON at all: nothing to read
+            return None, None
         agent, page = context.get("userAgent"), context.get("page")
     return _fields(agent, page)
 
