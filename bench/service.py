@@ -57,7 +57,7 @@ LIMITS = {
 
 
 T0 = time.monotonic()
-SERVER_CPUS = ["0"]  # --server-cpus
+SERVER_CPUS = ["0"]  # --server-cpus: where ``serve`` runs (taskset list)
 
 
 def log(message: str) -> None:
@@ -152,7 +152,7 @@ class Server:
 
 @contextmanager
 def serve(db: Path, work: Path, noop: bool = False) -> Iterator[Server]:
-    """``maumeter serve`` (or the no-op launcher) on ``db``, pinned to CPU 0."""
+    """``maumeter serve`` (or the no-op launcher) on ``db``, pinned to CPU 0 (``--server-cpus``)."""
     port = free_port()
     launcher = [sys.executable, "-m", "bench.noop_server"] if noop else [str(BIN / "maumeter")]
     command = [*launcher, "--db", str(db), "serve", "--no-demo"]
@@ -712,7 +712,12 @@ def main(argv: list[str] | None = None) -> None:
         default="0",
         help="CPUs the server may use (taskset list); the load generator stays on CPU 1.",
     )
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=32,
+        help="Ingest connections (32, as many as the admission clients).",
+    )
     parser.add_argument("--admit-connections", type=int, default=32)
     parser.add_argument("--persons", type=int, default=200_000)
     parser.add_argument("--known", type=int, default=20_000)
