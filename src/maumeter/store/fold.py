@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from maumeter.core.errors import StoreUnavailable
 from maumeter.store.journal import Frame, Journal, Rows, read_frames, segments
 
 # DuckDB writes an insert's full row groups (122,880 rows) straight into the file instead of
@@ -39,7 +40,7 @@ RETRY_SECONDS = 1.0
 FOLD_NICE = 10  # folding runs at a lower priority than answering requests
 
 
-class FoldError(Exception):
+class FoldError(StoreUnavailable):
     """The journal could not be folded into the store (reads would miss acknowledged rows)."""
 
 

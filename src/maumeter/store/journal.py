@@ -31,6 +31,8 @@ from pathlib import Path
 import msgspec
 import pyarrow as pa
 
+from maumeter.core.errors import StoreUnavailable
+
 MAGIC = b"MMJ1"
 HEADER = struct.Struct("<4sQII")  # magic, lsn, payload length, crc32 of the payload
 SEGMENT_BYTES = 64 * 1024 * 1024
@@ -43,7 +45,7 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(list[tuple[str, bytes]]).decode
 
 
-class JournalError(Exception):
+class JournalError(StoreUnavailable):
     """The journal could not be written (the group it held is not durable)."""
 
 
