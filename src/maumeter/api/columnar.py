@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -35,14 +35,13 @@ import pyarrow.compute as pc
 from maumeter.api.body import MAX_EVENT
 from maumeter.core.errors import Problem
 from maumeter.core.events import MAX_ID_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH, parse_time
-from maumeter.store.batch import BATCH_SCHEMA, TS, dumps
+from maumeter.store.batch import BATCH_SCHEMA, TS, dumps, micros
 
 # A record's compact re-encoding is at most about 4.5 times its wire size (``1e15`` becomes
 # ``1000000000000000.0``): below this many bytes it cannot pass the 32 KB limit.
 SURELY_SMALL = MAX_EVENT // 5
 MIN_MICROS = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z, datetime's range
 MAX_MICROS = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Plain(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -169,7 +168,7 @@ class _Columns:
     def __init__(
         self, received: datetime, plain: list[tuple[int, Plain]], defaults: Mapping[str, Any]
     ) -> None:
-        self.received_us = _micros(received)
+        self.received_us = micros(received)
         self._times: dict[str, int | None] = {}
         records = [record for _, record in plain]
         user_id = [r.userId for r in records]
@@ -240,7 +239,7 @@ class _Columns:
         if found is False:
             problems: list[Problem] = []
             parsed = parse_time(text, "timestamp", problems)
-            found = None if parsed is None else _micros(parsed)
+            found = None if parsed is None else micros(parsed)
             self._times[text] = found
         return False if found is None else found
 
@@ -275,12 +274,6 @@ class _Columns:
             "extra": _extra(self.integrations, ts, stamped),
         }
         return pa.table(columns, schema=BATCH_SCHEMA)
-
-
-def _micros(instant: datetime) -> int:
-    """Microseconds since the epoch, exactly (no float on the way)."""
-    delta = instant - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _extra(integrations: list[str | None], timestamp: np.ndarray, stamped: np.ndarray) -> pa.Array:
